@@ -1,0 +1,32 @@
+//! peercircle: a real-time server for facilitated peer-support groups.
+//!
+//! The layout follows the flow of a request:
+//! - [`api`]: the HTTP API (`/api/…`): login, groups, sessions, joining.
+//! - [`ws`]: one task per WebSocket connection: handshake, frames in, frames out.
+//! - [`session`]: one actor task per live session ([`session::actor`]) around a
+//!   pure state machine ([`session::state`]) that holds every rule of the
+//!   talking stick, breaks and facilitator controls.
+//! - [`store`]: what is kept on disk (SQLite by default), behind a trait.
+//! - [`startup`]: [`startup::Application`] binds, builds the router and runs
+//!   until shut down; `main.rs` only parses the command line.
+//!
+//! Privacy rule for every module: never log message text or display names.
+
+pub mod api;
+pub mod auth;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod ics;
+pub mod ratelimit;
+pub mod session;
+pub mod settings;
+pub mod startup;
+pub mod static_files;
+pub mod store;
+pub mod ws;
+
+/// Milliseconds since the Unix epoch, from the system clock.
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}

@@ -1,0 +1,115 @@
+//! Live sessions: a [`Registry`] of running session actors, one per session
+//! that has sockets, each owning a pure [`state::SessionState`].
+//!
+//! The registry is the only shared map (`dashmap`); callers clone a handle out
+//! and drop the guard before any `.await`. Actors start on the first connect
+//! and stop once their session has ended and emptied.
+
+pub mod actor;
+pub mod state;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use dashmap::DashMap;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use actor::{Member, Outbound, SessionHandle};
+
+use crate::settings::Settings;
+use crate::store::{SessionRecord, Store};
+
+/// Messages queued to one actor before senders wait.
+const ACTOR_INBOX: usize = 1024;
+
+/// Maps session ids to running actors.
+pub struct Registry {
+    settings: Arc<Settings>,
+    store: Arc<dyn Store>,
+    shutdown: CancellationToken,
+    sessions: Arc<DashMap<String, SessionHandle>>,
+    tasks: TaskTracker,
+    next_instance: AtomicU64,
+    next_conn: AtomicU64,
+    /// Open WebSocket connections, for the connection limit.
+    pub connections: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Registry {
+    pub fn new(settings: Arc<Settings>, store: Arc<dyn Store>, shutdown: CancellationToken) -> Self {
+        Self {
+            settings,
+            store,
+            shutdown,
+            sessions: Arc::new(DashMap::new()),
+            tasks: TaskTracker::new(),
+            next_instance: AtomicU64::new(1),
+            next_conn: AtomicU64::new(1),
+            connections: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+        }
+    }
+
+    /// A fresh id for a connection.
+    pub fn next_conn_id(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The running actor of a session, started if there is none.
+    pub fn get_or_start(&self, record: &SessionRecord) -> SessionHandle {
+        if let Some(h) = self.sessions.get(&record.id) {
+            if !h.is_closed() {
+                return h.clone();
+            }
+        }
+        let mut entry = self.sessions.entry(record.id.clone()).or_insert_with(|| self.spawn(record));
+        if entry.is_closed() {
+            *entry = self.spawn(record);
+        }
+        entry.clone()
+    }
+
+    /// The running actor of a session, if any.
+    pub fn get(&self, session_id: &str) -> Option<SessionHandle> {
+        self.sessions
+            .get(session_id)
+            .map(|h| h.clone())
+            .filter(|h| !h.is_closed())
+    }
+
+    /// How many session actors run now.
+    pub fn len(&self) -> usize {
+        self.sessions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty()
+    }
+
+    fn spawn(&self, record: &SessionRecord) -> SessionHandle {
+        let (tx, rx) = mpsc::channel(ACTOR_INBOX);
+        let instance = self.next_instance.fetch_add(1, Ordering::Relaxed);
+        let handle = SessionHandle { tx, instance };
+        let actor = actor::Actor::new(
+            record,
+            self.settings.clone(),
+            self.store.clone(),
+            self.shutdown.clone(),
+        );
+        let sessions = self.sessions.clone();
+        let id = record.id.clone();
+        self.tasks.spawn(async move {
+            actor.run(rx).await;
+            sessions.remove_if(&id, |_, h| h.instance == instance);
+        });
+        handle
+    }
+
+    /// After shutdown: waits (at most `grace`) for every actor to stop.
+    pub async fn wait_closed(&self, grace: Duration) {
+        self.tasks.close();
+        let _ = tokio::time::timeout(grace, self.tasks.wait()).await;
+    }
+}

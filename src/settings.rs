@@ -1,0 +1,310 @@
+//! Typed settings: defaults ← optional TOML file (`--config`) ← `PEERCIRCLE_…`
+//! environment variables ← command-line flags.
+//!
+//! Every limit, timeout and rate the server enforces lives here, so an
+//! operator (or a load test) can set it. Nothing here reads the network or
+//! the database; it only describes how the server should behave.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// All settings of one server. Field names are the TOML keys; the
+/// environment variable of a field is `PEERCIRCLE_` + its name in capitals.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Database URL. `sqlite://PATH` (the folder is created).
+    pub database: String,
+    /// Create a demo facilitator, group and open session on an empty database.
+    pub demo: bool,
+    /// Origins allowed to open a WebSocket, comma separated. Empty: same origin only.
+    pub allowed_origins: Vec<String>,
+    /// Public base URL used in printed links and the calendar feed
+    /// (empty: `http://{listen}`).
+    pub public_url: String,
+    /// Minutes before a session's start that its doors (lobby) open.
+    pub lobby_minutes: u32,
+    /// Default group capacity.
+    pub default_capacity: u32,
+    /// Largest capacity a group may set.
+    pub max_capacity: u32,
+    /// Largest WebSocket frame accepted, in bytes (bigger: close 1009).
+    pub max_frame_bytes: usize,
+    /// Longest message, in characters after trimming.
+    pub max_message_chars: usize,
+    /// `say` commands allowed per participant per `say_rate_window_secs`.
+    pub say_rate_count: u32,
+    /// Window of the `say` rate limit, in seconds.
+    pub say_rate_window_secs: u32,
+    /// Malformed frames allowed per minute before the socket closes (1008).
+    pub malformed_per_minute: u32,
+    /// Seconds between pings the server sends.
+    pub ping_interval_secs: u32,
+    /// Seconds without a pong (or any frame) before a socket is dropped.
+    pub ping_timeout_secs: u32,
+    /// Seconds the first frame (`hello`) may take.
+    pub hello_timeout_secs: u32,
+    /// Grace period, seconds: away → offline, holder disconnected, no facilitator.
+    pub grace_secs: u32,
+    /// Default turn length, seconds (30–900).
+    pub turn_seconds: u32,
+    /// Seconds before the end of a turn that `turn_warning` is sent.
+    pub turn_warning_secs: u32,
+    /// Minutes before the end of a session that `ending_soon` is sent.
+    pub end_warning_minutes: u32,
+    /// Events kept for resuming (at least this many)…
+    pub replay_events: usize,
+    /// …and at least this many seconds of them.
+    pub replay_secs: u32,
+    /// Frames queued for one socket before it is disconnected as too slow.
+    pub outbound_queue: usize,
+    /// Recent messages kept per room for the snapshot (in memory only).
+    pub room_history: usize,
+    /// Acknowledged `ref`s remembered per participant.
+    pub refs_remembered: usize,
+    /// Login attempts allowed per client address per minute.
+    pub login_per_minute: u32,
+    /// Joins allowed per client address per minute.
+    pub join_per_minute: u32,
+    /// Hours a facilitator's login token stays valid.
+    pub login_token_hours: u32,
+    /// WebSocket read/write buffer size in bytes (small keeps idle sockets cheap).
+    pub ws_buffer_bytes: usize,
+    /// Most WebSocket connections served at once (beyond: refused with 503).
+    pub max_connections: usize,
+    /// Seconds to wait for sockets to close on shutdown.
+    pub shutdown_grace_secs: u32,
+    /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `peercircle=debug`.
+    pub log: String,
+    /// Trust `X-Forwarded-For` for the client address (only behind your own proxy).
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database: "sqlite://./data/peercircle.db".into(),
+            demo: true,
+            allowed_origins: Vec::new(),
+            public_url: String::new(),
+            lobby_minutes: 15,
+            default_capacity: 20,
+            max_capacity: 1000,
+            max_frame_bytes: 16 * 1024,
+            max_message_chars: 2000,
+            say_rate_count: 10,
+            say_rate_window_secs: 10,
+            malformed_per_minute: 20,
+            ping_interval_secs: 15,
+            ping_timeout_secs: 30,
+            hello_timeout_secs: 10,
+            grace_secs: 30,
+            turn_seconds: 180,
+            turn_warning_secs: 30,
+            end_warning_minutes: 5,
+            replay_events: 1000,
+            replay_secs: 600,
+            outbound_queue: 256,
+            room_history: 200,
+            refs_remembered: 256,
+            login_per_minute: 10,
+            join_per_minute: 30,
+            login_token_hours: 12,
+            ws_buffer_bytes: 4096,
+            max_connections: 50_000,
+            shutdown_grace_secs: 5,
+            log: "info".into(),
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+/// A setting that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {source}")]
+    Toml {
+        path: String,
+        source: toml::de::Error,
+    },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+}
+
+impl Settings {
+    /// Defaults, then the TOML file (if given), then `PEERCIRCLE_*` variables
+    /// from `env`. Command-line flags are applied by the caller afterwards.
+    pub fn load(
+        config: Option<&Path>,
+        env: &HashMap<String, String>,
+    ) -> Result<Settings, SettingsError> {
+        let mut value = toml::Value::try_from(Settings::default()).map_err(|e| {
+            SettingsError::Env {
+                var: "(defaults)".into(),
+                message: e.to_string(),
+            }
+        })?;
+        if let Some(path) = config {
+            let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
+            let file: toml::Value = toml::from_str(&text).map_err(|source| SettingsError::Toml {
+                path: path.display().to_string(),
+                source,
+            })?;
+            merge(&mut value, file);
+        }
+        let table = match &mut value {
+            toml::Value::Table(t) => t,
+            // Settings always serializes to a table.
+            _ => unreachable!("settings serialize to a table"),
+        };
+        let keys: Vec<String> = table.keys().cloned().collect();
+        for key in keys {
+            let var = format!("PEERCIRCLE_{}", key.to_uppercase());
+            let Some(raw) = env.get(&var) else { continue };
+            let current = table.get(&key).cloned();
+            let parsed = parse_env_value(current.as_ref(), raw)
+                .map_err(|message| SettingsError::Env { var: var.clone(), message })?;
+            table.insert(key, parsed);
+        }
+        value.try_into().map_err(|e: toml::de::Error| SettingsError::Env {
+            var: "PEERCIRCLE_*".into(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Defaults overlaid with the process environment (no file): handy for tests.
+    pub fn from_env() -> Result<Settings, SettingsError> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        Settings::load(None, &env)
+    }
+
+    /// Settings for tests: port 0, an in-memory-like temporary database path,
+    /// no demo, short timers where a test would otherwise wait.
+    pub fn for_tests(database: String) -> Settings {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database,
+            demo: false,
+            log: "warn".into(),
+            login_per_minute: 1000,
+            join_per_minute: 1000,
+            ..Settings::default()
+        }
+    }
+
+    /// The base URL people should use to reach this server.
+    pub fn base_url(&self, bound: SocketAddr) -> String {
+        if self.public_url.trim().is_empty() {
+            format!("http://{bound}")
+        } else {
+            self.public_url.trim().trim_end_matches('/').to_string()
+        }
+    }
+}
+
+fn merge(base: &mut toml::Value, over: toml::Value) {
+    match (base, over) {
+        (toml::Value::Table(b), toml::Value::Table(o)) => {
+            for (k, v) in o {
+                b.insert(k, v);
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
+fn parse_env_value(current: Option<&toml::Value>, raw: &str) -> Result<toml::Value, String> {
+    let raw = raw.trim();
+    Ok(match current {
+        Some(toml::Value::Boolean(_)) => match raw.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => toml::Value::Boolean(true),
+            "0" | "false" | "no" | "off" => toml::Value::Boolean(false),
+            _ => return Err(format!("expected true or false, got {raw:?}")),
+        },
+        Some(toml::Value::Integer(_)) => toml::Value::Integer(
+            raw.replace('_', "")
+                .parse()
+                .map_err(|_| format!("expected a whole number, got {raw:?}"))?,
+        ),
+        Some(toml::Value::Array(_)) => toml::Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| toml::Value::String(s.to_string()))
+                .collect(),
+        ),
+        _ => toml::Value::String(raw.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_protocol_limits() {
+        let s = Settings::default();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.max_frame_bytes, 16 * 1024);
+        assert_eq!(s.max_message_chars, 2000);
+        assert_eq!((s.say_rate_count, s.say_rate_window_secs), (10, 10));
+        assert_eq!(s.grace_secs, 30);
+        assert_eq!(s.lobby_minutes, 15);
+    }
+
+    #[test]
+    fn environment_overrides_defaults_with_types() {
+        let env: HashMap<String, String> = [
+            ("PEERCIRCLE_LISTEN", "0.0.0.0:9000"),
+            ("PEERCIRCLE_DEMO", "false"),
+            ("PEERCIRCLE_ALLOWED_ORIGINS", "https://a.example, https://b.example"),
+            ("PEERCIRCLE_GRACE_SECS", "5"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let s = Settings::load(None, &env).expect("settings load");
+        assert_eq!(s.listen.to_string(), "0.0.0.0:9000");
+        assert!(!s.demo);
+        assert_eq!(s.allowed_origins, vec!["https://a.example", "https://b.example"]);
+        assert_eq!(s.grace_secs, 5);
+    }
+
+    #[test]
+    fn file_then_environment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "grace_secs = 7\nlobby_minutes = 20\n").expect("write");
+        let env: HashMap<String, String> =
+            [("PEERCIRCLE_GRACE_SECS".to_string(), "9".to_string())].into();
+        let s = Settings::load(Some(&path), &env).expect("load");
+        assert_eq!(s.lobby_minutes, 20);
+        assert_eq!(s.grace_secs, 9);
+    }
+
+    #[test]
+    fn bad_values_say_which_variable() {
+        let env: HashMap<String, String> =
+            [("PEERCIRCLE_DEMO".to_string(), "maybe".to_string())].into();
+        let err = Settings::load(None, &env).expect_err("must fail");
+        assert!(err.to_string().contains("PEERCIRCLE_DEMO"));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "no_such_setting = 1\n").expect("write");
+        assert!(Settings::load(Some(&path), &HashMap::new()).is_err());
+    }
+}

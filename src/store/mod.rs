@@ -1,0 +1,242 @@
+//! The store: everything peercircle keeps on disk, behind one small async
+//! interface ([`Store`]) so that a PostgreSQL backend can be added beside the
+//! SQLite one without touching the handlers.
+//!
+//! It keeps facilitators, groups (and their co-facilitators), sessions,
+//! participants of a session (pseudonym, hashed token, removed), bans per
+//! group and the audit log of facilitator actions. It must never store
+//! message text: that lives only in the session actor's memory.
+//! Times are unix milliseconds (`i64`) so every backend stores them alike.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+/// A store failure, mapped once to the HTTP error in `crate::error`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A facilitator account (the password hash never leaves the store).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Facilitator {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+}
+
+/// A support resource shown on every screen ("Need help now?").
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SupportResource {
+    pub label: String,
+    pub url: String,
+}
+
+/// A group: the standing thing that meets week after week.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub agreement: String,
+    pub timezone: String,
+    pub capacity: u32,
+    /// Whether joining needs an access code (the code itself is stored hashed).
+    pub has_access_code: bool,
+    pub support_resources: Vec<SupportResource>,
+    /// Facilitator ids, the creator first.
+    pub facilitators: Vec<String>,
+    /// Keep a transcript on disk (off by default; nothing uses it yet).
+    pub keep_transcript: bool,
+    pub created_at: i64,
+}
+
+/// One occurrence of a group meeting.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SessionRecord {
+    pub id: String,
+    pub group_id: String,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    /// Set when a facilitator started it.
+    pub started_at: Option<i64>,
+    /// Set when it ended (by a facilitator, or at its end time by the actor).
+    pub ended_at: Option<i64>,
+    pub cancelled: bool,
+    pub locked: bool,
+}
+
+/// Where a session stands, derived from the clock and stored transitions.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Scheduled,
+    Lobby,
+    Live,
+    Ended,
+}
+
+impl SessionRecord {
+    /// The phase at `now`, with the lobby opening `lobby_ms` before the start.
+    /// A session that nobody started stays in the lobby until its end time.
+    pub fn phase(&self, now: i64, lobby_ms: i64) -> Phase {
+        if self.cancelled || self.ended_at.is_some() || now >= self.ends_at {
+            Phase::Ended
+        } else if self.started_at.is_some() {
+            Phase::Live
+        } else if now >= self.starts_at - lobby_ms {
+            Phase::Lobby
+        } else {
+            Phase::Scheduled
+        }
+    }
+}
+
+/// A participant of one session (a pseudonym; the token is stored hashed).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ParticipantRecord {
+    pub id: String,
+    pub session_id: String,
+    pub name: String,
+    pub removed: bool,
+    pub joined_at: i64,
+}
+
+/// What a facilitator did, for the audit log. Never message text.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AuditEntry {
+    pub group_id: String,
+    pub session_id: Option<String>,
+    pub facilitator_id: String,
+    /// The command or API action, e.g. `mute`, `remove`, `group.update`.
+    pub action: String,
+    /// The participant acted upon, if any.
+    pub target: Option<String>,
+    /// Short non-personal detail, e.g. `on=true`, `ban=true`.
+    pub detail: Option<String>,
+    pub at: i64,
+}
+
+/// Fields of a new or updated group (already validated by the API layer).
+#[derive(Debug, Clone)]
+pub struct GroupInput {
+    pub name: String,
+    pub description: String,
+    pub agreement: String,
+    pub timezone: String,
+    pub capacity: u32,
+    /// `None`: leave as is (update) / no code (create). `Some(None)`: remove the code.
+    pub access_code_hash: Option<Option<String>>,
+    pub support_resources: Vec<SupportResource>,
+    pub keep_transcript: bool,
+}
+
+/// Result of trying to add a participant to a session.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JoinOutcome {
+    Joined(ParticipantRecord),
+    Full,
+}
+
+/// The storage interface the handlers and the session actors use.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Is the database reachable?
+    async fn ping(&self) -> StoreResult<()>;
+    /// Closes the connection pool (on shutdown).
+    async fn close(&self);
+    /// Is there no facilitator and no group yet (first start)?
+    async fn is_empty(&self) -> StoreResult<bool>;
+
+    // Facilitators and their login tokens.
+    async fn create_facilitator(
+        &self,
+        email: &str,
+        name: &str,
+        password_hash: &str,
+    ) -> StoreResult<Facilitator>;
+    /// The facilitator and their password hash, by e-mail (case-insensitive).
+    async fn facilitator_by_email(&self, email: &str)
+        -> StoreResult<Option<(Facilitator, String)>>;
+    async fn facilitator(&self, id: &str) -> StoreResult<Option<Facilitator>>;
+    async fn create_login_token(
+        &self,
+        facilitator_id: &str,
+        token_hash: &str,
+        expires_at: i64,
+    ) -> StoreResult<()>;
+    /// The facilitator owning an unexpired login token.
+    async fn facilitator_by_token(&self, token_hash: &str, now: i64)
+        -> StoreResult<Option<Facilitator>>;
+    async fn delete_login_token(&self, token_hash: &str) -> StoreResult<()>;
+
+    // Groups.
+    async fn create_group(&self, facilitator_id: &str, input: &GroupInput) -> StoreResult<Group>;
+    async fn update_group(&self, id: &str, input: &GroupInput) -> StoreResult<Group>;
+    async fn group(&self, id: &str) -> StoreResult<Option<Group>>;
+    async fn access_code_hash(&self, group_id: &str) -> StoreResult<Option<String>>;
+    async fn groups_of(&self, facilitator_id: &str) -> StoreResult<Vec<Group>>;
+    async fn delete_group(&self, id: &str) -> StoreResult<()>;
+    async fn set_group_facilitators(&self, group_id: &str, facilitator_ids: &[String])
+        -> StoreResult<()>;
+    async fn is_group_facilitator(&self, group_id: &str, facilitator_id: &str)
+        -> StoreResult<bool>;
+
+    // Sessions.
+    async fn create_sessions(
+        &self,
+        group_id: &str,
+        times: &[(i64, i64)],
+    ) -> StoreResult<Vec<SessionRecord>>;
+    async fn session(&self, id: &str) -> StoreResult<Option<SessionRecord>>;
+    /// Sessions of a group ending after `after`, by start time (cancelled ones included).
+    async fn sessions_of_group(&self, group_id: &str, after: i64)
+        -> StoreResult<Vec<SessionRecord>>;
+    async fn cancel_session(&self, id: &str) -> StoreResult<()>;
+    async fn set_session_started(&self, id: &str, at: Option<i64>) -> StoreResult<()>;
+    async fn set_session_ended(&self, id: &str, at: i64) -> StoreResult<()>;
+    async fn set_session_locked(&self, id: &str, locked: bool) -> StoreResult<()>;
+
+    // Participants.
+    /// Adds a participant unless the session already has `capacity` who were
+    /// not removed (atomic: two joins cannot both take the last place).
+    async fn add_participant(
+        &self,
+        session_id: &str,
+        name: &str,
+        token_hash: &str,
+        device_hash: Option<&str>,
+        address_hash: Option<&str>,
+        capacity: u32,
+        now: i64,
+    ) -> StoreResult<JoinOutcome>;
+    async fn participant_by_token(&self, token_hash: &str) -> StoreResult<Option<ParticipantRecord>>;
+    async fn participant(&self, id: &str) -> StoreResult<Option<ParticipantRecord>>;
+    /// How many joined and were not removed.
+    async fn count_participants(&self, session_id: &str) -> StoreResult<u32>;
+    /// Marks the participant removed (their token stops working); with `ban`,
+    /// bars their device and address from the group's later sessions.
+    async fn remove_participant(&self, id: &str, ban: bool, by: &str, now: i64) -> StoreResult<()>;
+    /// Is this device or address banned from the group?
+    async fn is_banned(
+        &self,
+        group_id: &str,
+        device_hash: Option<&str>,
+        address_hash: Option<&str>,
+    ) -> StoreResult<bool>;
+
+    // Audit log.
+    async fn audit(&self, entry: &AuditEntry) -> StoreResult<()>;
+    async fn audit_log(&self, group_id: &str, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+}
