@@ -113,9 +113,10 @@ async fn main() -> anyhow::Result<()> {
                 first
             };
             let store = peercircle::store::sqlite::SqliteStore::connect(&settings.database).await?;
-            let f = peercircle::api::facilitators::add_facilitator(&store, &email, &name, &password)
-                .await
-                .context("could not add the facilitator")?;
+            let f =
+                peercircle::api::facilitators::add_facilitator(&store, &email, &name, &password)
+                    .await
+                    .context("could not add the facilitator")?;
             println!("Added facilitator {} ({}).", f.name, f.id);
             Ok(())
         }

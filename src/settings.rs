@@ -149,21 +149,21 @@ impl Settings {
         config: Option<&Path>,
         env: &HashMap<String, String>,
     ) -> Result<Settings, SettingsError> {
-        let mut value = toml::Value::try_from(Settings::default()).map_err(|e| {
-            SettingsError::Env {
+        let mut value =
+            toml::Value::try_from(Settings::default()).map_err(|e| SettingsError::Env {
                 var: "(defaults)".into(),
                 message: e.to_string(),
-            }
-        })?;
+            })?;
         if let Some(path) = config {
             let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
                 path: path.display().to_string(),
                 source,
             })?;
-            let file: toml::Value = toml::from_str(&text).map_err(|source| SettingsError::Toml {
-                path: path.display().to_string(),
-                source,
-            })?;
+            let file: toml::Value =
+                toml::from_str(&text).map_err(|source| SettingsError::Toml {
+                    path: path.display().to_string(),
+                    source,
+                })?;
             merge(&mut value, file);
         }
         let table = match &mut value {
@@ -176,14 +176,19 @@ impl Settings {
             let var = format!("PEERCIRCLE_{}", key.to_uppercase());
             let Some(raw) = env.get(&var) else { continue };
             let current = table.get(&key).cloned();
-            let parsed = parse_env_value(current.as_ref(), raw)
-                .map_err(|message| SettingsError::Env { var: var.clone(), message })?;
+            let parsed =
+                parse_env_value(current.as_ref(), raw).map_err(|message| SettingsError::Env {
+                    var: var.clone(),
+                    message,
+                })?;
             table.insert(key, parsed);
         }
-        value.try_into().map_err(|e: toml::de::Error| SettingsError::Env {
-            var: "PEERCIRCLE_*".into(),
-            message: e.to_string(),
-        })
+        value
+            .try_into()
+            .map_err(|e: toml::de::Error| SettingsError::Env {
+                var: "PEERCIRCLE_*".into(),
+                message: e.to_string(),
+            })
     }
 
     /// Defaults overlaid with the process environment (no file): handy for tests.
@@ -271,7 +276,10 @@ mod tests {
         let env: HashMap<String, String> = [
             ("PEERCIRCLE_LISTEN", "0.0.0.0:9000"),
             ("PEERCIRCLE_DEMO", "false"),
-            ("PEERCIRCLE_ALLOWED_ORIGINS", "https://a.example, https://b.example"),
+            (
+                "PEERCIRCLE_ALLOWED_ORIGINS",
+                "https://a.example, https://b.example",
+            ),
             ("PEERCIRCLE_GRACE_SECS", "5"),
         ]
         .into_iter()
@@ -280,7 +288,10 @@ mod tests {
         let s = Settings::load(None, &env).expect("settings load");
         assert_eq!(s.listen.to_string(), "0.0.0.0:9000");
         assert!(!s.demo);
-        assert_eq!(s.allowed_origins, vec!["https://a.example", "https://b.example"]);
+        assert_eq!(
+            s.allowed_origins,
+            vec!["https://a.example", "https://b.example"]
+        );
         assert_eq!(s.grace_secs, 5);
     }
 

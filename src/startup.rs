@@ -140,7 +140,9 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::
             tracing::warn!(error = %e, "database not reachable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"error": {"code": "unavailable", "message": "The database is not reachable."}})),
+                Json(
+                    json!({"error": {"code": "unavailable", "message": "The database is not reachable."}}),
+                ),
             )
         }
     }

@@ -133,7 +133,8 @@ impl SessionHandle {
 
     /// Detaches a socket (never waits: used on every exit path).
     pub fn leave(&self, conn: u64) {
-        if let Err(mpsc::error::TrySendError::Full(msg)) = self.tx.try_send(ActorMsg::Leave { conn })
+        if let Err(mpsc::error::TrySendError::Full(msg)) =
+            self.tx.try_send(ActorMsg::Leave { conn })
         {
             let tx = self.tx.clone();
             tokio::spawn(async move {
@@ -296,6 +297,12 @@ impl Actor {
     }
 
     fn handle(&mut self, msg: ActorMsg) {
+        // A timer already due goes first, so the input sees the current stick.
+        let now = crate::now_ms();
+        if self.state.next_deadline().is_some_and(|d| d <= now) {
+            let events = self.state.tick(now);
+            self.publish(now, events);
+        }
         match msg {
             ActorMsg::Join {
                 conn,
@@ -344,7 +351,10 @@ impl Actor {
         let first_socket = self.sockets_of.get(&member.id).copied().unwrap_or(0) == 0;
         let mut events = Vec::new();
         if first_socket {
-            match self.state.connect(now, &member.id, &member.name, member.role) {
+            match self
+                .state
+                .connect(now, &member.id, &member.name, member.role)
+            {
                 Ok(evs) => events = evs,
                 Err(refusal) => {
                     return Err(JoinRefused {
@@ -468,7 +478,10 @@ impl Actor {
     }
 
     fn answer(&mut self, out: &mpsc::Sender<Outbound>, conn: u64, frame: String) {
-        if out.try_send(Outbound::Frame(Utf8Bytes::from(frame))).is_err() {
+        if out
+            .try_send(Outbound::Frame(Utf8Bytes::from(frame)))
+            .is_err()
+        {
             self.drop_slow(conn);
         }
     }
@@ -546,35 +559,32 @@ impl Actor {
 
     /// Consequences of an event for the sockets (removal, the end).
     fn after_event(&mut self, now: i64, event: &Event) {
+        let field = |name: &str| event.data.get(name).and_then(Value::as_str);
         match event.kind {
-            "left" => {
-                if event.data.get("reason").and_then(Value::as_str) == Some("removed") {
-                    if let Some(who) = event.data.get("participant").and_then(Value::as_str) {
-                        for conn in self.conns.values().filter(|c| c.member_id == who) {
-                            let _ = conn.out.try_send(Outbound::Close(CLOSE_REMOVED, "removed"));
-                            conn.kill.cancel();
-                        }
+            "left" if field("reason") == Some("removed") => {
+                if let Some(who) = field("participant") {
+                    for conn in self.conns.values().filter(|c| c.member_id == who) {
+                        let _ = conn.out.try_send(Outbound::Close(CLOSE_REMOVED, "removed"));
+                        conn.kill.cancel();
                     }
                 }
             }
-            "phase" => {
-                if event.data.get("phase").and_then(Value::as_str) == Some("ended") {
-                    // Ended by the clock or a facilitator: record it, close everyone.
-                    let store = self.store.clone();
-                    let id = self.session_id.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = store.set_session_ended(&id, now).await {
-                            tracing::error!(session = %id, error = %e, "could not record the end");
-                        }
-                    });
-                    for conn in self.conns.values() {
-                        if conn
-                            .out
-                            .try_send(Outbound::Close(CLOSE_ENDED, "session ended"))
-                            .is_err()
-                        {
-                            conn.kill.cancel();
-                        }
+            "phase" if field("phase") == Some("ended") => {
+                // Ended by the clock or a facilitator: record it, close everyone.
+                let store = self.store.clone();
+                let id = self.session_id.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = store.set_session_ended(&id, now).await {
+                        tracing::error!(session = %id, error = %e, "could not record the end");
+                    }
+                });
+                for conn in self.conns.values() {
+                    if conn
+                        .out
+                        .try_send(Outbound::Close(CLOSE_ENDED, "session ended"))
+                        .is_err()
+                    {
+                        conn.kill.cancel();
                     }
                 }
             }

@@ -39,7 +39,11 @@ pub struct Registry {
 }
 
 impl Registry {
-    pub fn new(settings: Arc<Settings>, store: Arc<dyn Store>, shutdown: CancellationToken) -> Self {
+    pub fn new(
+        settings: Arc<Settings>,
+        store: Arc<dyn Store>,
+        shutdown: CancellationToken,
+    ) -> Self {
         Self {
             settings,
             store,
@@ -64,7 +68,10 @@ impl Registry {
                 return h.clone();
             }
         }
-        let mut entry = self.sessions.entry(record.id.clone()).or_insert_with(|| self.spawn(record));
+        let mut entry = self
+            .sessions
+            .entry(record.id.clone())
+            .or_insert_with(|| self.spawn(record));
         if entry.is_closed() {
             *entry = self.spawn(record);
         }

@@ -28,6 +28,45 @@
 //!   as the latest one seen.
 //! * A refused command ([`Refusal`]) changes nothing.
 //!
+//! # Events
+//!
+//! `data` fields of each kind (never `type`, `seq`, `at` or `kind`, which the
+//! actor's envelope carries). Audience `All` unless said otherwise.
+//!
+//! | kind | fields |
+//! |---|---|
+//! | `phase` | `phase`; `reason` (`no_facilitator`, `time`) when automatic; `by` (facilitator id) when not; `note` if given |
+//! | `mode` | `mode`, `turn_seconds`; `reason: "round_over"` when a round falls back to stick |
+//! | `locked` | `on` |
+//! | `joined` | `participant`: the participant object |
+//! | `left` | `participant`, `reason: "removed"`, `ban` |
+//! | `presence` | `participant`, `presence`, `note` (the break note, else null) |
+//! | `muted` | `participant`, `on` |
+//! | `queue` | `queue`: ids in order |
+//! | `stick` | `holder` (or null), `ends_at` (null while paused or nobody holds), `turn` (id, or null), `remaining_ms` while paused |
+//! | `turn_warning` | `holder`, `ends_at`, `turn` |
+//! | `spoke` | `participant`, `turns`, `spoken_ms` (totals), `turn`, `held_ms` (this turn), `reason` |
+//! | `said` | `room`, `msg`: `{id, room, from, text, cw, at, redacted: false, reactions: {}}` |
+//! | `reacted` | `msg`, `emoji`, `from`, `room`, `count` (of that emoji now) |
+//! | `redacted` | `msg`, `room` |
+//! | `announced` | `text`, `from` |
+//! | `dm` | `id` (`d1`, `d2`…), `from`, `to`, `text`; audience `FacilitatorsAnd([from, to])` |
+//! | `reported` | `msg`, `by`, `reason`, `from` (the author), `room`; audience `Facilitators` |
+//! | `help_requested` | `from`, `note` (or null); audience `Facilitators` |
+//! | `room_opened` | `room`: `{id, name}` |
+//! | `room_closed` | `room` |
+//! | `ending_soon` | `ends_at` |
+//!
+//! The participant object is `{id, name, role, presence, muted, turns,
+//! spoken_ms, hand}` plus `break_note` while on a break with a note. The
+//! snapshot is `{session: {phase, mode, locked, turn_seconds, ends_at},
+//! participants, queue, stick, rooms: [{id, name, messages}], dms,
+//! announcements}`; a message is `{id, room, from, text, cw, at, redacted,
+//! reactions: {emoji: count}}` with `text` and `cw` null once redacted; `dms`
+//! holds what the viewer may see (`{id, from, to, text, at}`), and
+//! `announcements` the recent ones (`{from, text, at}`). Removed members are
+//! not listed.
+//!
 //! # Choices where the protocol leaves room
 //!
 //! * The session starts in `open` mode.
@@ -54,6 +93,12 @@
 //! * A turn's `spoke` event carries `reason`: `pass`, `time`, `break`,
 //!   `muted`, `removed`, `away`, `given`, `taken`, `mode` or `ended`.
 //! * `spoken_ms` of the participant object counts finished turns only.
+//! * A facilitator counts as online for the no-facilitator rule while
+//!   connected, on a break or not. Going live (start or resume) restarts that
+//!   grace period.
+//! * `Debug` of [`Command`], [`Event`] and [`SessionState`] never shows what
+//!   people wrote (texts appear as `<n chars>`, event values are left out):
+//!   this is health-related talk and must not reach a log.
 //! * `room_open {name}` / `room_close {room}` are additions; `main` cannot be
 //!   closed, and a closed room's messages are dropped.
 
@@ -232,7 +277,7 @@ impl Default for Config {
 /// `room_close`. Unknown fields (such as `ref`) are ignored; missing or
 /// ill-typed fields fail deserialization (the caller answers `bad_request`).
 /// Lengths, emptiness and ranges are checked by [`SessionState::apply`].
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Command {
     Say {
@@ -408,7 +453,7 @@ impl Audience {
 
 /// Something that happened. The actor sends
 /// `{"type":"event","seq":…,"at":…,"kind":kind, …data}` to the audience.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Event {
     pub kind: &'static str,
     pub data: Map<String, Value>,
@@ -498,6 +543,92 @@ impl fmt::Display for Refusal {
 }
 
 impl std::error::Error for Refusal {}
+
+/// Stands for a text in `Debug` output: its length, never its words.
+struct Chars<'a>(&'a str);
+
+impl fmt::Debug for Chars<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} chars>", self.0.chars().count())
+    }
+}
+
+fn chars(text: &Option<String>) -> Option<Chars<'_>> {
+    text.as_deref().map(Chars)
+}
+
+/// Leaves out every text (messages, notes, reasons, names): what people
+/// write here is health-related and must not reach a log.
+impl fmt::Debug for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct(self.kind());
+        match self {
+            Command::Say { room, text, cw } => d
+                .field("room", room)
+                .field("text", &Chars(text))
+                .field("cw", &chars(cw)),
+            Command::React { msg, emoji } => d.field("msg", msg).field("emoji", emoji),
+            Command::Hand { up } => d.field("up", up),
+            Command::Break { on, note } | Command::Pause { on, note } => {
+                d.field("on", on).field("note", &chars(note))
+            }
+            Command::Report { msg, reason } => d.field("msg", msg).field("reason", &Chars(reason)),
+            Command::NeedHelp { note } => d.field("note", &chars(note)),
+            Command::Mute { participant, on } => {
+                d.field("participant", participant).field("on", on)
+            }
+            Command::MuteAll { on } | Command::Lock { on } => d.field("on", on),
+            Command::Give { participant } => d.field("participant", participant),
+            Command::Lower { participant } => d.field("participant", participant),
+            Command::Move { participant, to } => {
+                d.field("participant", participant).field("to", to)
+            }
+            Command::Mode { mode, turn_seconds } => {
+                d.field("mode", mode).field("turn_seconds", turn_seconds)
+            }
+            Command::Remove { participant, ban } => {
+                d.field("participant", participant).field("ban", ban)
+            }
+            Command::Redact { msg } => d.field("msg", msg),
+            Command::Announce { text } => d.field("text", &Chars(text)),
+            Command::Dm { participant, text } => d
+                .field("participant", participant)
+                .field("text", &Chars(text)),
+            Command::RoomOpen { name } => d.field("name", &Chars(name)),
+            Command::RoomClose { room } => d.field("room", room),
+            Command::Pass | Command::Start | Command::End => &mut d,
+        };
+        d.finish()
+    }
+}
+
+/// Shows the kind, the audience and the names of the fields, never their
+/// values (which may hold what people wrote).
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("kind", &self.kind)
+            .field("fields", &self.data.keys().collect::<Vec<_>>())
+            .field("audience", &self.audience)
+            .finish()
+    }
+}
+
+/// Ids, phase and the stick only: no names, no messages.
+impl fmt::Debug for SessionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionState")
+            .field("phase", &self.phase)
+            .field("mode", &self.mode)
+            .field("locked", &self.locked)
+            .field("members", &self.members.len())
+            .field("queue", &self.queue)
+            .field("holder", &self.holder())
+            .field("turn", &self.stick.as_ref().map(|t| t.id))
+            .field("clock", &self.clock)
+            .finish()
+    }
+}
 
 fn refuse<T>(code: ErrorCode, message: &str) -> Result<T, Refusal> {
     Err(Refusal::new(code, message))
@@ -644,7 +775,7 @@ enum Timer {
 const MAX_TIMERS_PER_TICK: usize = 100_000;
 
 /// The whole live state of one session. See the module docs.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SessionState {
     config: Config,
     phase: Phase,
@@ -680,9 +811,9 @@ impl SessionState {
     /// `started`: a facilitator already started it (phase live, e.g. after a
     /// restart); `locked` from the store.
     pub fn new(config: Config, started: bool, locked: bool, ends_at: Millis, now: Millis) -> Self {
-        let turn_seconds = config
-            .turn_seconds
-            .clamp(*TURN_SECONDS.start(), *TURN_SECONDS.end());
+        // The operator's default may be shorter than the `mode` command
+        // allows (tests and drills use a few seconds); never zero.
+        let turn_seconds = config.turn_seconds.clamp(1, *TURN_SECONDS.end());
         SessionState {
             config,
             phase: if started { Phase::Live } else { Phase::Lobby },
@@ -1224,7 +1355,8 @@ impl SessionState {
         while m.says.front().is_some_and(|&t| t <= window_start) {
             m.says.pop_front();
         }
-        if m.says.len() >= self.config.say_rate_count as usize {
+        // Facilitators are trusted to post in bursts (e.g. the agreement, line by line).
+        if participant && m.says.len() >= self.config.say_rate_count as usize {
             return refuse(
                 ErrorCode::RateLimited,
                 "You're writing faster than the group can read; please wait a few seconds.",

@@ -177,8 +177,11 @@ pub trait Store: Send + Sync + 'static {
         expires_at: i64,
     ) -> StoreResult<()>;
     /// The facilitator owning an unexpired login token.
-    async fn facilitator_by_token(&self, token_hash: &str, now: i64)
-        -> StoreResult<Option<Facilitator>>;
+    async fn facilitator_by_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<Facilitator>>;
     async fn delete_login_token(&self, token_hash: &str) -> StoreResult<()>;
 
     // Groups.
@@ -188,8 +191,11 @@ pub trait Store: Send + Sync + 'static {
     async fn access_code_hash(&self, group_id: &str) -> StoreResult<Option<String>>;
     async fn groups_of(&self, facilitator_id: &str) -> StoreResult<Vec<Group>>;
     async fn delete_group(&self, id: &str) -> StoreResult<()>;
-    async fn set_group_facilitators(&self, group_id: &str, facilitator_ids: &[String])
-        -> StoreResult<()>;
+    async fn set_group_facilitators(
+        &self,
+        group_id: &str,
+        facilitator_ids: &[String],
+    ) -> StoreResult<()>;
     async fn is_group_facilitator(&self, group_id: &str, facilitator_id: &str)
         -> StoreResult<bool>;
 
@@ -201,8 +207,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<SessionRecord>>;
     async fn session(&self, id: &str) -> StoreResult<Option<SessionRecord>>;
     /// Sessions of a group ending after `after`, by start time (cancelled ones included).
-    async fn sessions_of_group(&self, group_id: &str, after: i64)
-        -> StoreResult<Vec<SessionRecord>>;
+    async fn sessions_of_group(
+        &self,
+        group_id: &str,
+        after: i64,
+    ) -> StoreResult<Vec<SessionRecord>>;
     async fn cancel_session(&self, id: &str) -> StoreResult<()>;
     async fn set_session_started(&self, id: &str, at: Option<i64>) -> StoreResult<()>;
     async fn set_session_ended(&self, id: &str, at: i64) -> StoreResult<()>;
@@ -211,6 +220,7 @@ pub trait Store: Send + Sync + 'static {
     // Participants.
     /// Adds a participant unless the session already has `capacity` who were
     /// not removed (atomic: two joins cannot both take the last place).
+    #[allow(clippy::too_many_arguments)]
     async fn add_participant(
         &self,
         session_id: &str,
@@ -221,7 +231,10 @@ pub trait Store: Send + Sync + 'static {
         capacity: u32,
         now: i64,
     ) -> StoreResult<JoinOutcome>;
-    async fn participant_by_token(&self, token_hash: &str) -> StoreResult<Option<ParticipantRecord>>;
+    async fn participant_by_token(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<ParticipantRecord>>;
     async fn participant(&self, id: &str) -> StoreResult<Option<ParticipantRecord>>;
     /// How many joined and were not removed.
     async fn count_participants(&self, session_id: &str) -> StoreResult<u32>;

@@ -124,7 +124,10 @@ fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
         .strip_prefix("http://")
         .or_else(|| origin.strip_prefix("https://"));
     matches!((host, origin_host), (Some(h), Some(o)) if h.eq_ignore_ascii_case(o))
-        || state.base_url.trim_end_matches('/').eq_ignore_ascii_case(origin)
+        || state
+            .base_url
+            .trim_end_matches('/')
+            .eq_ignore_ascii_case(origin)
 }
 
 #[derive(Deserialize)]
@@ -414,9 +417,14 @@ async fn reader(
                     kill.cancelled().await;
                     return;
                 }
-                let _ = out.try_send(error_frame(None, "bad_request", "Frames must be JSON text."));
+                let _ = out.try_send(error_frame(
+                    None,
+                    "bad_request",
+                    "Frames must be JSON text.",
+                ));
                 if malformed.hit() {
-                    let _ = out.try_send(Outbound::Close(CLOSE_POLICY, "too many malformed frames"));
+                    let _ =
+                        out.try_send(Outbound::Close(CLOSE_POLICY, "too many malformed frames"));
                     kill.cancelled().await;
                     return;
                 }
@@ -445,7 +453,8 @@ async fn reader(
                     return;
                 }
                 if malformed.hit() {
-                    let _ = out.try_send(Outbound::Close(CLOSE_POLICY, "too many malformed frames"));
+                    let _ =
+                        out.try_send(Outbound::Close(CLOSE_POLICY, "too many malformed frames"));
                     kill.cancelled().await;
                     return;
                 }
@@ -455,14 +464,24 @@ async fn reader(
 }
 
 /// Parses one frame into `(ref, command)`, or `(ref if readable, message)`.
-pub(crate) fn parse_command(text: &str) -> Result<(Option<String>, Command), (Option<String>, String)> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|_| (None, "That message could not be read (it is not valid JSON).".to_string()))?;
+pub(crate) fn parse_command(
+    text: &str,
+) -> Result<(Option<String>, Command), (Option<String>, String)> {
+    let value: Value = serde_json::from_str(text).map_err(|_| {
+        (
+            None,
+            "That message could not be read (it is not valid JSON).".to_string(),
+        )
+    })?;
     let Value::Object(map) = &value else {
         return Err((None, "Each frame must be a JSON object.".into()));
     };
-    let reference = valid_ref(map.get("ref"))
-        .map_err(|_| (None, "`ref` must be a string of 1 to 64 characters.".to_string()))?;
+    let reference = valid_ref(map.get("ref")).map_err(|_| {
+        (
+            None,
+            "`ref` must be a string of 1 to 64 characters.".to_string(),
+        )
+    })?;
     let kind = match map.get("type") {
         Some(Value::String(k)) => k.clone(),
         _ => return Err((reference, "Every command needs a `type`.".into())),
@@ -478,7 +497,10 @@ pub(crate) fn parse_command(text: &str) -> Result<(Option<String>, Command), (Op
                 format!("`{kind}` is not a command this server knows.")
             } else {
                 // serde's message names fields and types, never values.
-                format!("`{kind}`: {}", detail.split(" at line").next().unwrap_or("invalid fields"))
+                format!(
+                    "`{kind}`: {}",
+                    detail.split(" at line").next().unwrap_or("invalid fields")
+                )
             };
             Err((reference, message))
         }

@@ -1,0 +1,95 @@
+//! `POST /api/login`, `POST /api/logout`, `GET /api/me`.
+
+use std::sync::OnceLock;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{
+    blocking, rate_limit, request_token, set_cookie, ApiJson, ClientAddr, FacilitatorAuth,
+    TOKEN_COOKIE,
+};
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+#[derive(Deserialize)]
+pub(super) struct LoginBody {
+    email: String,
+    password: String,
+}
+
+/// A hash to verify against when the e-mail is unknown, so that an unknown
+/// address takes as long as a wrong password.
+fn dummy_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| {
+        crate::auth::hash_password("peercircle timing equaliser").unwrap_or_default()
+    })
+}
+
+pub(super) async fn login(
+    State(state): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> Result<Response, ApiError> {
+    let now = crate::now_ms();
+    rate_limit(&state.login_limiter, ip, now)?;
+    let wrong =
+        || ApiError::unauthorized("That e-mail address and password don't match an account.");
+    if body.password.len() > 4096 || body.email.len() > 320 {
+        return Err(wrong());
+    }
+    let found = state.store.facilitator_by_email(&body.email).await?;
+    let (facilitator, hash) = match found {
+        Some((f, h)) => (Some(f), h),
+        None => (None, dummy_hash().to_string()),
+    };
+    let password = body.password;
+    let ok = blocking(move || crate::auth::verify_password(&password, &hash)).await?;
+    let Some(facilitator) = facilitator.filter(|_| ok) else {
+        tracing::info!("failed facilitator sign-in");
+        return Err(wrong());
+    };
+    let token = crate::auth::new_token();
+    let hours = i64::from(state.settings.login_token_hours.max(1));
+    state
+        .store
+        .create_login_token(
+            &facilitator.id,
+            &crate::auth::token_hash(&token),
+            now + hours * 3_600_000,
+        )
+        .await?;
+    tracing::info!(facilitator = %facilitator.id, "facilitator signed in");
+    let cookie = set_cookie(&state, TOKEN_COOKIE, &token, hours * 3600);
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(json!({
+            "token": token,
+            "facilitator": {"id": facilitator.id, "name": facilitator.name},
+        })),
+    )
+        .into_response())
+}
+
+pub(super) async fn logout(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Some(token) = request_token(&headers) {
+        state
+            .store
+            .delete_login_token(&crate::auth::token_hash(&token))
+            .await?;
+    }
+    let cookie = set_cookie(&state, TOKEN_COOKIE, "", 0);
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
+}
+
+pub(super) async fn me(FacilitatorAuth(f): FacilitatorAuth) -> Json<serde_json::Value> {
+    Json(json!({"id": f.id, "name": f.name, "email": f.email}))
+}

@@ -1,0 +1,360 @@
+//! Sessions: scheduling (with weekly repeats), the facilitators' list,
+//! cancelling one occurrence, the public card, the calendar feed and joining.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::groups::own_group;
+use super::{
+    blocking, cookie, rate_limit, set_cookie, ApiJson, ClientAddr, FacilitatorAuth, DEVICE_COOKIE,
+};
+use crate::domain::schedule::{self, rfc3339};
+use crate::domain::{AccessCode, DisplayName, TimeZoneName};
+use crate::error::ApiError;
+use crate::startup::AppState;
+use crate::store::{AuditEntry, Group, JoinOutcome, Phase, SessionRecord};
+
+/// A year, for the device cookie's lifetime.
+const DEVICE_COOKIE_SECS: i64 = 365 * 24 * 3600;
+
+#[derive(Deserialize)]
+pub(super) struct Repeat {
+    weekly: i64,
+}
+
+#[derive(Deserialize)]
+pub(super) struct ScheduleBody {
+    starts_at: String,
+    duration_minutes: i64,
+    #[serde(default)]
+    repeat: Option<Repeat>,
+}
+
+fn lobby_ms(state: &AppState) -> i64 {
+    i64::from(state.settings.lobby_minutes) * 60_000
+}
+
+fn phase_name(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Scheduled => "scheduled",
+        Phase::Lobby => "lobby",
+        Phase::Live => "live",
+        Phase::Ended => "ended",
+    }
+}
+
+/// The link people open to join a session.
+pub fn join_url(state: &AppState, session_id: &str) -> String {
+    format!("{}/s/{}", state.base_url, session_id)
+}
+
+async fn session_or_404(state: &AppState, id: &str) -> Result<SessionRecord, ApiError> {
+    state
+        .store
+        .session(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("There is no such session."))
+}
+
+async fn group_or_404(state: &AppState, id: &str) -> Result<Group, ApiError> {
+    state
+        .store
+        .group(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("There is no such group."))
+}
+
+async fn audit(state: &AppState, entry: AuditEntry) {
+    if let Err(e) = state.store.audit(&entry).await {
+        tracing::error!(error = %e, group = %entry.group_id, action = %entry.action, "could not write the audit log");
+    }
+}
+
+pub(super) async fn schedule(
+    State(state): State<AppState>,
+    FacilitatorAuth(who): FacilitatorAuth,
+    Path(group_id): Path<String>,
+    ApiJson(body): ApiJson<ScheduleBody>,
+) -> Result<Response, ApiError> {
+    let group = own_group(&state, &group_id, &who).await?;
+    let zone = TimeZoneName::parse(&group.timezone)?;
+    let start = schedule::parse_start(&body.starts_at, zone.zone())?;
+    let minutes = schedule::check_duration(body.duration_minutes)?;
+    let count = match body.repeat {
+        Some(r) => schedule::check_weekly_count(r.weekly)?,
+        None => 1,
+    };
+    let times = schedule::weekly(start, zone.zone(), minutes, count)?;
+    let created = state.store.create_sessions(&group.id, &times).await?;
+    tracing::info!(group = %group.id, facilitator = %who.id, count = created.len(), "sessions scheduled");
+    audit(
+        &state,
+        AuditEntry {
+            group_id: group.id.clone(),
+            session_id: created.first().map(|s| s.id.clone()),
+            facilitator_id: who.id.clone(),
+            action: "session.schedule".into(),
+            target: None,
+            detail: Some(format!("count={} minutes={minutes}", created.len())),
+            at: crate::now_ms(),
+        },
+    )
+    .await;
+    let out: Vec<Value> = created
+        .iter()
+        .map(|s| {
+            json!({
+                "id": s.id,
+                "starts_at": rfc3339(s.starts_at),
+                "ends_at": rfc3339(s.ends_at),
+                "join_url": join_url(&state, &s.id),
+            })
+        })
+        .collect();
+    Ok((StatusCode::CREATED, Json(Value::Array(out))).into_response())
+}
+
+pub(super) async fn list(
+    State(state): State<AppState>,
+    FacilitatorAuth(who): FacilitatorAuth,
+    Path(group_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let group = own_group(&state, &group_id, &who).await?;
+    let now = crate::now_ms();
+    let sessions = state.store.sessions_of_group(&group.id, now).await?;
+    let out: Vec<Value> = sessions
+        .iter()
+        .filter(|s| s.ended_at.is_none())
+        .map(|s| {
+            json!({
+                "id": s.id,
+                "starts_at": rfc3339(s.starts_at),
+                "ends_at": rfc3339(s.ends_at),
+                "phase": phase_name(s.phase(now, lobby_ms(&state))),
+                "cancelled": s.cancelled,
+                "locked": s.locked,
+                "join_url": join_url(&state, &s.id),
+            })
+        })
+        .collect();
+    Ok(Json(Value::Array(out)))
+}
+
+pub(super) async fn cancel(
+    State(state): State<AppState>,
+    FacilitatorAuth(who): FacilitatorAuth,
+    Path(session_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let session = session_or_404(&state, &session_id).await?;
+    own_group(&state, &session.group_id, &who).await?;
+    state.store.cancel_session(&session.id).await?;
+    tracing::info!(session = %session.id, facilitator = %who.id, "session cancelled");
+    audit(
+        &state,
+        AuditEntry {
+            group_id: session.group_id.clone(),
+            session_id: Some(session.id.clone()),
+            facilitator_id: who.id.clone(),
+            action: "session.cancel".into(),
+            target: None,
+            detail: None,
+            at: crate::now_ms(),
+        },
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The public card: what anyone with the link sees before joining.
+pub(super) async fn card(
+    State(state): State<AppState>,
+    Path(session_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let session = session_or_404(&state, &session_id).await?;
+    let group = group_or_404(&state, &session.group_id).await?;
+    let mut names = Vec::with_capacity(group.facilitators.len());
+    for id in &group.facilitators {
+        if let Some(f) = state.store.facilitator(id).await? {
+            names.push(f.name);
+        }
+    }
+    let joined = state.store.count_participants(&session.id).await?;
+    let now = crate::now_ms();
+    Ok(Json(json!({
+        "id": session.id,
+        "group": {
+            "id": group.id,
+            "name": group.name,
+            "description": group.description,
+            "agreement": group.agreement,
+            "support_resources": group.support_resources,
+            "has_access_code": group.has_access_code,
+            "timezone": group.timezone,
+        },
+        "starts_at": rfc3339(session.starts_at),
+        "ends_at": rfc3339(session.ends_at),
+        "phase": phase_name(session.phase(now, lobby_ms(&state))),
+        "cancelled": session.cancelled,
+        "facilitators": names,
+        "capacity": group.capacity,
+        "joined": joined,
+        "locked": session.locked,
+    })))
+}
+
+pub(super) async fn calendar(
+    State(state): State<AppState>,
+    Path(group_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let group = group_or_404(&state, &group_id).await?;
+    let sessions = state.store.sessions_of_group(&group.id, i64::MIN).await?;
+    let events: Vec<crate::ics::Event> = sessions
+        .iter()
+        .filter(|s| !s.cancelled)
+        .map(|s| crate::ics::Event {
+            uid: s.id.clone(),
+            starts_at: s.starts_at,
+            ends_at: s.ends_at,
+            summary: group.name.clone(),
+            description: group.description.clone(),
+            url: join_url(&state, &s.id),
+        })
+        .collect();
+    let body = crate::ics::calendar(&group.name, &state.base_url, &events, crate::now_ms());
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "inline; filename=\"peercircle.ics\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct JoinBody {
+    name: String,
+    #[serde(default)]
+    access_code: Option<String>,
+    #[serde(default)]
+    agree: Option<bool>,
+}
+
+pub(super) async fn join(
+    State(state): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    headers: HeaderMap,
+    Path(session_id): Path<String>,
+    body: Result<ApiJson<JoinBody>, ApiError>,
+) -> Result<Response, ApiError> {
+    let now = crate::now_ms();
+    rate_limit(&state.join_limiter, ip, now)?;
+    let ApiJson(body) = body?;
+    if body.agree != Some(true) {
+        return Err(ApiError::bad_request(
+            "You need to accept the group agreement to join",
+        ));
+    }
+    let name = DisplayName::parse(&body.name)?;
+    let session = session_or_404(&state, &session_id).await?;
+    match session.phase(now, lobby_ms(&state)) {
+        Phase::Scheduled => {
+            return Err(ApiError::conflict(
+                "not_open",
+                format!(
+                    "The doors open {} minutes before the start. Please come back then.",
+                    state.settings.lobby_minutes
+                ),
+            ))
+        }
+        Phase::Ended => {
+            return Err(ApiError::conflict(
+                "session_ended",
+                "This session has ended.",
+            ))
+        }
+        Phase::Lobby | Phase::Live => {}
+    }
+    if session.locked {
+        return Err(ApiError::conflict(
+            "locked",
+            "The facilitator has closed this session to new people for now.",
+        ));
+    }
+    let group = group_or_404(&state, &session.group_id).await?;
+    let existing_device = cookie(&headers, DEVICE_COOKIE);
+    let new_device = existing_device.is_none().then(crate::auth::new_token);
+    let device = existing_device.as_deref().or(new_device.as_deref());
+    let device_hash = device.map(crate::auth::token_hash);
+    // Keyed by group, so the same address is not linkable across groups.
+    let address_hash = crate::auth::token_hash(&format!("{}|{}", group.id, ip));
+    if state
+        .store
+        .is_banned(&group.id, device_hash.as_deref(), Some(&address_hash))
+        .await?
+    {
+        tracing::info!(session = %session.id, "join refused: banned");
+        return Err(ApiError::forbidden(
+            "You can't join this group's sessions. If you think this is a mistake, contact the organisers.",
+        ));
+    }
+    if let Some(hash) = state.store.access_code_hash(&group.id).await? {
+        let given = body.access_code.as_deref().unwrap_or("").trim().to_string();
+        if given.is_empty() {
+            return Err(ApiError::forbidden(
+                "This group needs an access code to join. The facilitator can give it to you.",
+            ));
+        }
+        let ok = match AccessCode::parse(&given) {
+            Ok(code) => {
+                let code = code.as_str().to_string();
+                blocking(move || crate::auth::verify_password(&code, &hash)).await?
+            }
+            Err(_) => false,
+        };
+        if !ok {
+            return Err(ApiError::forbidden(
+                "That access code isn't right. Please check it with the facilitator.",
+            ));
+        }
+    }
+    let token = crate::auth::new_token();
+    let outcome = state
+        .store
+        .add_participant(
+            &session.id,
+            name.as_str(),
+            &crate::auth::token_hash(&token),
+            device_hash.as_deref(),
+            Some(&address_hash),
+            group.capacity,
+            now,
+        )
+        .await?;
+    let participant = match outcome {
+        JoinOutcome::Joined(p) => p,
+        JoinOutcome::Full => {
+            return Err(ApiError::conflict(
+                "full",
+                "This session is full. Please try another session of the group.",
+            ))
+        }
+    };
+    tracing::info!(session = %session.id, participant = %participant.id, "participant joined");
+    let body = Json(json!({"participant_id": participant.id, "token": token}));
+    let mut response = (StatusCode::CREATED, body).into_response();
+    if let Some(device) = new_device {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(&state, DEVICE_COOKIE, &device, DEVICE_COOKIE_SECS),
+        );
+    }
+    Ok(response)
+}

@@ -1,0 +1,951 @@
+//! The SQLite implementation of [`Store`], with the runtime `sqlx::query`
+//! API (no `DATABASE_URL` needed at build time).
+//!
+//! Connecting creates the database file and its folder when missing, turns
+//! on WAL and foreign keys, and runs the migrations in `migrations/`. The SQL
+//! here stays portable (no SQLite-only functions) so that a PostgreSQL store
+//! can follow the same statements. It must never store message text.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, SqlitePool};
+
+use super::*;
+
+/// A pool of SQLite connections.
+pub struct SqliteStore {
+    pub pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) the database at `url`
+    /// (`sqlite://PATH` or `sqlite::memory:`) and runs the migrations.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .with_context(|| format!("bad database URL {url:?}"))?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let in_memory = is_in_memory(url);
+        let pool = if in_memory {
+            // Every connection to `:memory:` would be its own database: keep
+            // exactly one, forever.
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(options)
+                .await?
+        } else {
+            let file = options.get_filename().to_path_buf();
+            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| {
+                    format!("cannot create the database folder {}", dir.display())
+                })?;
+            }
+            let options = options
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal);
+            SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await
+                .with_context(|| format!("cannot open the database {}", file.display()))?
+        };
+        sqlx::migrate!()
+            .run(&pool)
+            .await
+            .context("database migration failed")?;
+        Ok(Self { pool })
+    }
+}
+
+fn is_in_memory(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    rest.starts_with(":memory:") || rest.contains("mode=memory") || Path::new(rest) == Path::new("")
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+fn b(v: i64) -> bool {
+    v != 0
+}
+
+fn facilitator_from(row: &SqliteRow) -> Result<Facilitator, sqlx::Error> {
+    Ok(Facilitator {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+    })
+}
+
+fn session_from(row: &SqliteRow) -> Result<SessionRecord, sqlx::Error> {
+    Ok(SessionRecord {
+        id: row.try_get("id")?,
+        group_id: row.try_get("group_id")?,
+        starts_at: row.try_get("starts_at")?,
+        ends_at: row.try_get("ends_at")?,
+        started_at: row.try_get("started_at")?,
+        ended_at: row.try_get("ended_at")?,
+        cancelled: b(row.try_get("cancelled")?),
+        locked: b(row.try_get("locked")?),
+    })
+}
+
+fn participant_from(row: &SqliteRow) -> Result<ParticipantRecord, sqlx::Error> {
+    Ok(ParticipantRecord {
+        id: row.try_get("id")?,
+        session_id: row.try_get("session_id")?,
+        name: row.try_get("name")?,
+        removed: b(row.try_get("removed")?),
+        joined_at: row.try_get("joined_at")?,
+    })
+}
+
+fn audit_from(row: &SqliteRow) -> Result<AuditEntry, sqlx::Error> {
+    Ok(AuditEntry {
+        group_id: row.try_get("group_id")?,
+        session_id: row.try_get("session_id")?,
+        facilitator_id: row.try_get("facilitator_id")?,
+        action: row.try_get("action")?,
+        target: row.try_get("target")?,
+        detail: row.try_get("detail")?,
+        at: row.try_get("at")?,
+    })
+}
+
+const GROUP_COLUMNS: &str = "id, name, description, agreement, timezone, capacity, \
+     access_code_hash, support_resources, keep_transcript, created_at";
+const SESSION_COLUMNS: &str =
+    "id, group_id, starts_at, ends_at, started_at, ended_at, cancelled, locked";
+const PARTICIPANT_COLUMNS: &str = "id, session_id, name, removed, joined_at";
+
+impl SqliteStore {
+    /// A group row plus its facilitator ids.
+    async fn group_from(&self, row: &SqliteRow) -> StoreResult<Group> {
+        let id: String = row.try_get("id")?;
+        let resources: String = row.try_get("support_resources")?;
+        let support_resources: Vec<SupportResource> = serde_json::from_str(&resources)
+            .map_err(|e| anyhow::anyhow!("group {id}: bad support_resources: {e}"))?;
+        let capacity: i64 = row.try_get("capacity")?;
+        let code: Option<String> = row.try_get("access_code_hash")?;
+        let facilitators = self.facilitator_ids(&id).await?;
+        Ok(Group {
+            name: row.try_get("name")?,
+            description: row.try_get("description")?,
+            agreement: row.try_get("agreement")?,
+            timezone: row.try_get("timezone")?,
+            capacity: u32::try_from(capacity).unwrap_or(0),
+            has_access_code: code.is_some(),
+            support_resources,
+            facilitators,
+            keep_transcript: b(row.try_get("keep_transcript")?),
+            created_at: row.try_get("created_at")?,
+            id,
+        })
+    }
+
+    async fn facilitator_ids(&self, group_id: &str) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT facilitator_id FROM group_facilitators WHERE group_id = ? \
+             ORDER BY position, facilitator_id",
+        )
+        .bind(group_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>("facilitator_id").map_err(Into::into))
+            .collect()
+    }
+
+    async fn require_group(&self, id: &str) -> StoreResult<Group> {
+        self.group(id).await?.ok_or(StoreError::NotFound)
+    }
+}
+
+fn resources_json(input: &GroupInput) -> StoreResult<String> {
+    serde_json::to_string(&input.support_resources).map_err(|e| StoreError::Other(e.into()))
+}
+
+fn not_found_unless_changed(rows: u64) -> StoreResult<()> {
+    if rows == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn is_empty(&self) -> StoreResult<bool> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM facilitators) + (SELECT COUNT(*) FROM groups) AS n",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let n: i64 = row.try_get("n")?;
+        Ok(n == 0)
+    }
+
+    async fn create_facilitator(
+        &self,
+        email: &str,
+        name: &str,
+        password_hash: &str,
+    ) -> StoreResult<Facilitator> {
+        let f = Facilitator {
+            id: crate::auth::new_id("f"),
+            email: email.trim().to_lowercase(),
+            name: name.to_string(),
+        };
+        let result = sqlx::query(
+            "INSERT INTO facilitators (id, email, name, password_hash, created_at) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&f.id)
+        .bind(&f.email)
+        .bind(&f.name)
+        .bind(password_hash)
+        .bind(crate::now_ms())
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(f),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(
+                "A facilitator with this e-mail address already exists.".into(),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn facilitator_by_email(
+        &self,
+        email: &str,
+    ) -> StoreResult<Option<(Facilitator, String)>> {
+        let row =
+            sqlx::query("SELECT id, email, name, password_hash FROM facilitators WHERE email = ?")
+                .bind(email.trim().to_lowercase())
+                .fetch_optional(&self.pool)
+                .await?;
+        match row {
+            Some(r) => Ok(Some((facilitator_from(&r)?, r.try_get("password_hash")?))),
+            None => Ok(None),
+        }
+    }
+
+    async fn facilitator(&self, id: &str) -> StoreResult<Option<Facilitator>> {
+        let row = sqlx::query("SELECT id, email, name FROM facilitators WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(facilitator_from).transpose()?)
+    }
+
+    async fn create_login_token(
+        &self,
+        facilitator_id: &str,
+        token_hash: &str,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        let now = crate::now_ms();
+        // Sweep expired tokens while we are here: the table stays small.
+        sqlx::query("DELETE FROM login_tokens WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query(
+            "INSERT INTO login_tokens (token_hash, facilitator_id, created_at, expires_at) \
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(facilitator_id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn facilitator_by_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<Facilitator>> {
+        let row = sqlx::query(
+            "SELECT f.id, f.email, f.name FROM login_tokens t \
+             JOIN facilitators f ON f.id = t.facilitator_id \
+             WHERE t.token_hash = ? AND t.expires_at > ?",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(facilitator_from).transpose()?)
+    }
+
+    async fn delete_login_token(&self, token_hash: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM login_tokens WHERE token_hash = ?")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_group(&self, facilitator_id: &str, input: &GroupInput) -> StoreResult<Group> {
+        let id = crate::auth::new_id("g");
+        let code = input.access_code_hash.clone().flatten();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO groups (id, name, description, agreement, timezone, capacity, \
+             access_code_hash, support_resources, keep_transcript, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(&input.name)
+        .bind(&input.description)
+        .bind(&input.agreement)
+        .bind(&input.timezone)
+        .bind(i64::from(input.capacity))
+        .bind(code)
+        .bind(resources_json(input)?)
+        .bind(i64::from(input.keep_transcript))
+        .bind(crate::now_ms())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO group_facilitators (group_id, facilitator_id, position) VALUES (?, ?, 0)",
+        )
+        .bind(&id)
+        .bind(facilitator_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.require_group(&id).await
+    }
+
+    async fn update_group(&self, id: &str, input: &GroupInput) -> StoreResult<Group> {
+        let result =
+            match &input.access_code_hash {
+                None => sqlx::query(
+                    "UPDATE groups SET name = ?, description = ?, agreement = ?, timezone = ?, \
+                     capacity = ?, support_resources = ?, keep_transcript = ? WHERE id = ?",
+                )
+                .bind(&input.name)
+                .bind(&input.description)
+                .bind(&input.agreement)
+                .bind(&input.timezone)
+                .bind(i64::from(input.capacity))
+                .bind(resources_json(input)?)
+                .bind(i64::from(input.keep_transcript))
+                .bind(id)
+                .execute(&self.pool)
+                .await?,
+                Some(code) => sqlx::query(
+                    "UPDATE groups SET name = ?, description = ?, agreement = ?, timezone = ?, \
+                     capacity = ?, support_resources = ?, keep_transcript = ?, \
+                     access_code_hash = ? WHERE id = ?",
+                )
+                .bind(&input.name)
+                .bind(&input.description)
+                .bind(&input.agreement)
+                .bind(&input.timezone)
+                .bind(i64::from(input.capacity))
+                .bind(resources_json(input)?)
+                .bind(i64::from(input.keep_transcript))
+                .bind(code.as_deref())
+                .bind(id)
+                .execute(&self.pool)
+                .await?,
+            };
+        not_found_unless_changed(result.rows_affected())?;
+        self.require_group(id).await
+    }
+
+    async fn group(&self, id: &str) -> StoreResult<Option<Group>> {
+        let row = sqlx::query(&format!("SELECT {GROUP_COLUMNS} FROM groups WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(r) => Ok(Some(self.group_from(&r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn access_code_hash(&self, group_id: &str) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT access_code_hash FROM groups WHERE id = ?")
+            .bind(group_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(r) => Ok(r.try_get("access_code_hash")?),
+            None => Err(StoreError::NotFound),
+        }
+    }
+
+    async fn groups_of(&self, facilitator_id: &str) -> StoreResult<Vec<Group>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {GROUP_COLUMNS} FROM groups WHERE id IN \
+             (SELECT group_id FROM group_facilitators WHERE facilitator_id = ?) \
+             ORDER BY created_at, id"
+        ))
+        .bind(facilitator_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut groups = Vec::with_capacity(rows.len());
+        for r in &rows {
+            groups.push(self.group_from(r).await?);
+        }
+        Ok(groups)
+    }
+
+    async fn delete_group(&self, id: &str) -> StoreResult<()> {
+        // Sessions, participants, bans and facilitator links go with it
+        // (ON DELETE CASCADE); the audit log stays.
+        let result = sqlx::query("DELETE FROM groups WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        not_found_unless_changed(result.rows_affected())
+    }
+
+    async fn set_group_facilitators(
+        &self,
+        group_id: &str,
+        facilitator_ids: &[String],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let exists = sqlx::query("SELECT id FROM groups WHERE id = ?")
+            .bind(group_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("DELETE FROM group_facilitators WHERE group_id = ?")
+            .bind(group_id)
+            .execute(&mut *tx)
+            .await?;
+        let mut seen = std::collections::HashSet::new();
+        let mut position: i64 = 0;
+        for fid in facilitator_ids {
+            if !seen.insert(fid.as_str()) {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO group_facilitators (group_id, facilitator_id, position) \
+                 VALUES (?, ?, ?)",
+            )
+            .bind(group_id)
+            .bind(fid)
+            .bind(position)
+            .execute(&mut *tx)
+            .await?;
+            position += 1;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn is_group_facilitator(
+        &self,
+        group_id: &str,
+        facilitator_id: &str,
+    ) -> StoreResult<bool> {
+        let row = sqlx::query(
+            "SELECT 1 AS one FROM group_facilitators WHERE group_id = ? AND facilitator_id = ?",
+        )
+        .bind(group_id)
+        .bind(facilitator_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    async fn create_sessions(
+        &self,
+        group_id: &str,
+        times: &[(i64, i64)],
+    ) -> StoreResult<Vec<SessionRecord>> {
+        let now = crate::now_ms();
+        let mut tx = self.pool.begin().await?;
+        let mut created = Vec::with_capacity(times.len());
+        for &(starts_at, ends_at) in times {
+            let record = SessionRecord {
+                id: crate::auth::new_id("s"),
+                group_id: group_id.to_string(),
+                starts_at,
+                ends_at,
+                started_at: None,
+                ended_at: None,
+                cancelled: false,
+                locked: false,
+            };
+            let result = sqlx::query(
+                "INSERT INTO sessions (id, group_id, starts_at, ends_at, cancelled, locked, \
+                 created_at) VALUES (?, ?, ?, ?, 0, 0, ?)",
+            )
+            .bind(&record.id)
+            .bind(group_id)
+            .bind(starts_at)
+            .bind(ends_at)
+            .bind(now)
+            .execute(&mut *tx)
+            .await;
+            match result {
+                Ok(_) => {}
+                Err(sqlx::Error::Database(d)) if d.is_foreign_key_violation() => {
+                    return Err(StoreError::NotFound)
+                }
+                Err(e) => return Err(e.into()),
+            }
+            created.push(record);
+        }
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn session(&self, id: &str) -> StoreResult<Option<SessionRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(session_from).transpose()?)
+    }
+
+    async fn sessions_of_group(
+        &self,
+        group_id: &str,
+        after: i64,
+    ) -> StoreResult<Vec<SessionRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE group_id = ? AND ends_at > ? \
+             ORDER BY starts_at, id"
+        ))
+        .bind(group_id)
+        .bind(after)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(session_from).collect::<Result<_, _>>()?)
+    }
+
+    async fn cancel_session(&self, id: &str) -> StoreResult<()> {
+        let result = sqlx::query("UPDATE sessions SET cancelled = 1 WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        not_found_unless_changed(result.rows_affected())
+    }
+
+    async fn set_session_started(&self, id: &str, at: Option<i64>) -> StoreResult<()> {
+        let result = sqlx::query("UPDATE sessions SET started_at = ? WHERE id = ?")
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        not_found_unless_changed(result.rows_affected())
+    }
+
+    async fn set_session_ended(&self, id: &str, at: i64) -> StoreResult<()> {
+        // The first end wins: a later call keeps the original time.
+        let result =
+            sqlx::query("UPDATE sessions SET ended_at = COALESCE(ended_at, ?) WHERE id = ?")
+                .bind(at)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        not_found_unless_changed(result.rows_affected())
+    }
+
+    async fn set_session_locked(&self, id: &str, locked: bool) -> StoreResult<()> {
+        let result = sqlx::query("UPDATE sessions SET locked = ? WHERE id = ?")
+            .bind(i64::from(locked))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        not_found_unless_changed(result.rows_affected())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn add_participant(
+        &self,
+        session_id: &str,
+        name: &str,
+        token_hash: &str,
+        device_hash: Option<&str>,
+        address_hash: Option<&str>,
+        capacity: u32,
+        now: i64,
+    ) -> StoreResult<JoinOutcome> {
+        let mut tx = self.pool.begin().await?;
+        // A no-op write first: it takes the write lock (SQLite) or the row
+        // lock (PostgreSQL) on the session, so the count below cannot race
+        // another join of the same session.
+        let touched = sqlx::query("UPDATE sessions SET locked = locked WHERE id = ?")
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
+        if touched.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let record = ParticipantRecord {
+            id: crate::auth::new_id("p"),
+            session_id: session_id.to_string(),
+            name: name.to_string(),
+            removed: false,
+            joined_at: now,
+        };
+        let inserted = sqlx::query(
+            "INSERT INTO participants \
+             (id, session_id, name, token_hash, device_hash, address_hash, removed, joined_at) \
+             SELECT ?, ?, ?, ?, ?, ?, 0, ? \
+             WHERE (SELECT COUNT(*) FROM participants WHERE session_id = ? AND removed = 0) < ?",
+        )
+        .bind(&record.id)
+        .bind(session_id)
+        .bind(name)
+        .bind(token_hash)
+        .bind(device_hash)
+        .bind(address_hash)
+        .bind(now)
+        .bind(session_id)
+        .bind(i64::from(capacity))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        if inserted.rows_affected() == 0 {
+            Ok(JoinOutcome::Full)
+        } else {
+            Ok(JoinOutcome::Joined(record))
+        }
+    }
+
+    async fn participant_by_token(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<ParticipantRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE token_hash = ?"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(participant_from).transpose()?)
+    }
+
+    async fn participant(&self, id: &str) -> StoreResult<Option<ParticipantRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(participant_from).transpose()?)
+    }
+
+    async fn count_participants(&self, session_id: &str) -> StoreResult<u32> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM participants WHERE session_id = ? AND removed = 0",
+        )
+        .bind(session_id)
+        .fetch_one(&self.pool)
+        .await?;
+        let n: i64 = row.try_get("n")?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    async fn remove_participant(&self, id: &str, ban: bool, by: &str, now: i64) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let result = sqlx::query("UPDATE participants SET removed = 1 WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        not_found_unless_changed(result.rows_affected())?;
+        if ban {
+            let row = sqlx::query(
+                "SELECT s.group_id, p.device_hash, p.address_hash FROM participants p \
+                 JOIN sessions s ON s.id = p.session_id WHERE p.id = ?",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let group_id: String = row.try_get("group_id")?;
+            let device_hash: Option<String> = row.try_get("device_hash")?;
+            let address_hash: Option<String> = row.try_get("address_hash")?;
+            sqlx::query(
+                "INSERT INTO bans \
+                 (id, group_id, participant_id, device_hash, address_hash, banned_by, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(crate::auth::new_id("b"))
+            .bind(group_id)
+            .bind(id)
+            .bind(device_hash)
+            .bind(address_hash)
+            .bind(by)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn is_banned(
+        &self,
+        group_id: &str,
+        device_hash: Option<&str>,
+        address_hash: Option<&str>,
+    ) -> StoreResult<bool> {
+        if device_hash.is_none() && address_hash.is_none() {
+            return Ok(false);
+        }
+        let row = sqlx::query(
+            "SELECT 1 AS one FROM bans WHERE group_id = ? AND \
+             ((device_hash IS NOT NULL AND device_hash = ?) OR \
+              (address_hash IS NOT NULL AND address_hash = ?)) LIMIT 1",
+        )
+        .bind(group_id)
+        .bind(device_hash)
+        .bind(address_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    async fn audit(&self, entry: &AuditEntry) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_log \
+             (id, group_id, session_id, facilitator_id, action, target, detail, at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(crate::auth::new_id("a"))
+        .bind(&entry.group_id)
+        .bind(&entry.session_id)
+        .bind(&entry.facilitator_id)
+        .bind(&entry.action)
+        .bind(&entry.target)
+        .bind(&entry.detail)
+        .bind(entry.at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn audit_log(&self, group_id: &str, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT group_id, session_id, facilitator_id, action, target, detail, at \
+             FROM audit_log WHERE group_id = ? ORDER BY at DESC, id DESC LIMIT ?",
+        )
+        .bind(group_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(audit_from).collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store() -> SqliteStore {
+        SqliteStore::connect("sqlite::memory:")
+            .await
+            .expect("store")
+    }
+
+    fn input() -> GroupInput {
+        GroupInput {
+            name: "G".into(),
+            description: String::new(),
+            agreement: "Be kind.".into(),
+            timezone: "Europe/London".into(),
+            capacity: 2,
+            access_code_hash: Some(Some("hash".into())),
+            support_resources: vec![SupportResource {
+                label: "Samaritans".into(),
+                url: "tel:116123".into(),
+            }],
+            keep_transcript: false,
+        }
+    }
+
+    #[test]
+    fn memory_urls_are_recognised() {
+        assert!(is_in_memory("sqlite::memory:"));
+        assert!(is_in_memory("sqlite://:memory:"));
+        assert!(!is_in_memory("sqlite://./data/peercircle.db"));
+    }
+
+    #[tokio::test]
+    async fn groups_sessions_participants_and_bans() {
+        let s = store().await;
+        let f = s
+            .create_facilitator(" A@Example.org", "A", "h")
+            .await
+            .expect("f");
+        assert_eq!(f.email, "a@example.org");
+        assert!(matches!(
+            s.create_facilitator("a@example.org", "B", "h").await,
+            Err(StoreError::Conflict(_))
+        ));
+        let g = s.create_group(&f.id, &input()).await.expect("group");
+        assert!(g.has_access_code);
+        assert_eq!(
+            s.access_code_hash(&g.id).await.expect("code").as_deref(),
+            Some("hash")
+        );
+        assert_eq!(g.facilitators, vec![f.id.clone()]);
+        assert!(s.is_group_facilitator(&g.id, &f.id).await.expect("is"));
+
+        let mut keep = input();
+        keep.access_code_hash = None;
+        keep.name = "H".into();
+        let g2 = s.update_group(&g.id, &keep).await.expect("update");
+        assert!(g2.has_access_code, "None keeps the code");
+        keep.access_code_hash = Some(None);
+        assert!(
+            !s.update_group(&g.id, &keep)
+                .await
+                .expect("update")
+                .has_access_code
+        );
+
+        let sessions = s
+            .create_sessions(&g.id, &[(1_000, 2_000), (10_000, 20_000)])
+            .await
+            .expect("sessions");
+        assert!(matches!(
+            s.create_sessions("g_nope", &[(1, 2)]).await,
+            Err(StoreError::NotFound)
+        ));
+        let sid = &sessions[0].id;
+        s.set_session_ended(sid, 1_500).await.expect("end");
+        s.set_session_ended(sid, 1_900).await.expect("end again");
+        assert_eq!(
+            s.session(sid).await.expect("read").expect("some").ended_at,
+            Some(1_500)
+        );
+        assert_eq!(
+            s.sessions_of_group(&g.id, 2_000).await.expect("list").len(),
+            1
+        );
+
+        let join = |n: &'static str, t: &'static str| {
+            s.add_participant(sid, n, t, Some("dev"), Some("addr"), 2, 5)
+        };
+        let JoinOutcome::Joined(p) = join("One", "t1").await.expect("join") else {
+            panic!("should join");
+        };
+        join("Two", "t2").await.expect("join");
+        assert_eq!(join("Three", "t3").await.expect("join"), JoinOutcome::Full);
+        assert!(matches!(
+            s.add_participant("s_nope", "X", "t4", None, None, 2, 5)
+                .await,
+            Err(StoreError::NotFound)
+        ));
+
+        assert!(!s
+            .is_banned(&g.id, Some("dev"), Some("addr"))
+            .await
+            .expect("banned?"));
+        assert!(!s.is_banned(&g.id, None, None).await.expect("banned?"));
+        s.remove_participant(&p.id, true, &f.id, 7)
+            .await
+            .expect("remove");
+        assert_eq!(s.count_participants(sid).await.expect("count"), 1);
+        assert!(s
+            .is_banned(&g.id, Some("dev"), None)
+            .await
+            .expect("banned?"));
+        assert!(s
+            .is_banned(&g.id, None, Some("addr"))
+            .await
+            .expect("banned?"));
+        assert!(!s
+            .is_banned(&g.id, Some("other"), Some("other"))
+            .await
+            .expect("banned?"));
+        assert!(
+            s.participant_by_token("t1")
+                .await
+                .expect("p")
+                .expect("some")
+                .removed
+        );
+
+        let entry = AuditEntry {
+            group_id: g.id.clone(),
+            session_id: Some(sid.clone()),
+            facilitator_id: f.id.clone(),
+            action: "remove".into(),
+            target: Some(p.id.clone()),
+            detail: Some("ban=true".into()),
+            at: 7,
+        };
+        s.audit(&entry).await.expect("audit");
+        assert_eq!(s.audit_log(&g.id, 10).await.expect("log"), vec![entry]);
+
+        s.delete_group(&g.id).await.expect("delete");
+        assert!(
+            s.session(sid).await.expect("read").is_none(),
+            "sessions go with the group"
+        );
+        assert!(s.participant(&p.id).await.expect("read").is_none());
+        assert_eq!(
+            s.audit_log(&g.id, 10).await.expect("log").len(),
+            1,
+            "the audit log stays"
+        );
+        assert!(matches!(
+            s.delete_group(&g.id).await,
+            Err(StoreError::NotFound)
+        ));
+    }
+
+    #[tokio::test]
+    async fn login_tokens_expire_and_can_be_deleted() {
+        let s = store().await;
+        let f = s
+            .create_facilitator("a@example.org", "A", "h")
+            .await
+            .expect("f");
+        s.create_login_token(&f.id, "th", i64::MAX)
+            .await
+            .expect("token");
+        assert_eq!(
+            s.facilitator_by_token("th", 0).await.expect("read"),
+            Some(f.clone())
+        );
+        assert_eq!(
+            s.facilitator_by_token("th", i64::MAX).await.expect("read"),
+            None
+        );
+        s.delete_login_token("th").await.expect("delete");
+        assert_eq!(s.facilitator_by_token("th", 0).await.expect("read"), None);
+    }
+}
