@@ -388,7 +388,7 @@ async fn participants_cannot_run_facilitator_commands() {
 
 #[tokio::test]
 async fn bad_input_gets_its_documented_answer_and_others_keep_going() {
-    let r = room(common::spawn_app_with(|s| s.malformed_per_minute = 5).await).await;
+    let r = room(common::spawn_app_with(|s| s.malformed_per_minute = 10).await).await;
     let mut fac = r.facilitator().await;
     fac.ok(json!({"type": "start"})).await;
     let (mut ana, _) = r.participant("Ana").await;
@@ -439,17 +439,22 @@ async fn bad_input_gets_its_documented_answer_and_others_keep_going() {
         .count();
     assert_eq!(flood, 10);
 
-    // Too many malformed frames in a minute closes the socket with 1008
-    // (three counted above: bad JSON, unknown type, missing and wrong fields).
+    // The tenth malformed frame in a minute closes the socket with 1008
+    // (five counted above: bad JSON, unknown type, missing field, wrong
+    // type, unknown emoji).
     for _ in 0..5 {
         ana.send_raw("garbage").await;
     }
     assert_eq!(ana.closed_with().await, Some(1008));
 
-    // An oversize frame closes with 1009.
+    // An oversize frame closes with 1009, just over the limit or far over it.
     let big = json!({"type": "say", "room": "main", "text": "y".repeat(17 * 1024)});
     ben.send_raw(&big.to_string()).await;
     assert_eq!(ben.closed_with().await, Some(1009));
+    let (mut cai, _) = r.participant("Cai").await;
+    let huge = json!({"type": "say", "room": "main", "text": "y".repeat(200 * 1024)});
+    cai.send_raw(&huge.to_string()).await;
+    assert_eq!(cai.closed_with().await, Some(1009));
 
     // The facilitator saw none of it go wrong.
     fac.ok(json!({"type": "announce", "text": "after"})).await;
@@ -691,4 +696,29 @@ async fn several_sockets_of_one_participant_share_presence() {
         e["participant"] == a.as_str() && e["presence"] == "online"
     })
     .await;
+}
+
+#[tokio::test]
+async fn cancelling_a_running_session_closes_every_socket() {
+    let r = room(app().await).await;
+    let mut fac = r.facilitator().await;
+    fac.ok(json!({"type": "start"})).await;
+    let (mut ana, _) = r.participant("Ana").await;
+    // The public card shows a pause as it happens.
+    fac.ok(json!({"type": "pause", "on": true})).await;
+    let (_, card) = r
+        .app
+        .get(&format!("/api/sessions/{}", r.session), None)
+        .await;
+    assert_eq!(card["phase"], "paused");
+
+    let (status, _) = r
+        .app
+        .delete(&format!("/api/sessions/{}", r.session), Some(&r.fac_token))
+        .await;
+    assert_eq!(status, 204);
+    let ended = ana.wait_for("phase", |e| e["phase"] == "ended").await;
+    assert_eq!(ended["reason"], "cancelled");
+    assert_eq!(ana.closed_with().await, Some(4004));
+    assert_eq!(fac.closed_with().await, Some(4004));
 }

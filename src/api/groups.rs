@@ -280,7 +280,11 @@ pub(super) async fn delete(
     Path(group_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     own_group(&state, &group_id, &who).await?;
+    let sessions = state.store.sessions_of_group(&group_id, 0).await?;
     state.store.delete_group(&group_id).await?;
+    for session in sessions {
+        state.sessions.stop(&session.id, "cancelled").await;
+    }
     tracing::info!(group = %group_id, facilitator = %who.id, "group deleted");
     audit(&state, &group_id, &who, "group.delete", None).await;
     Ok(StatusCode::NO_CONTENT)

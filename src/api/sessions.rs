@@ -152,6 +152,7 @@ pub(super) async fn cancel(
     let session = session_or_404(&state, &session_id).await?;
     own_group(&state, &session.group_id, &who).await?;
     state.store.cancel_session(&session.id).await?;
+    state.sessions.stop(&session.id, "cancelled").await;
     tracing::info!(session = %session.id, facilitator = %who.id, "session cancelled");
     audit(
         &state,
@@ -184,6 +185,11 @@ pub(super) async fn card(
     }
     let joined = state.store.count_participants(&session.id).await?;
     let now = crate::now_ms();
+    // A running session knows whether it is paused; the record does not.
+    let phase = match state.sessions.live_phase(&session.id).await {
+        Some(live) if session.phase(now, lobby_ms(&state)) != Phase::Ended => live.as_str(),
+        _ => phase_name(session.phase(now, lobby_ms(&state))),
+    };
     Ok(Json(json!({
         "id": session.id,
         "group": {
@@ -197,7 +203,7 @@ pub(super) async fn card(
         },
         "starts_at": rfc3339(session.starts_at),
         "ends_at": rfc3339(session.ends_at),
-        "phase": phase_name(session.phase(now, lobby_ms(&state))),
+        "phase": phase,
         "cancelled": session.cancelled,
         "facilitators": names,
         "capacity": group.capacity,

@@ -75,6 +75,9 @@ pub(crate) enum ActorMsg {
     Phase {
         reply: oneshot::Sender<Phase>,
     },
+    Stop {
+        reason: &'static str,
+    },
 }
 
 /// A cloneable handle to a running session actor.
@@ -150,6 +153,11 @@ impl SessionHandle {
         rx.await.ok()
     }
 
+    /// Ends the session from outside (cancelled, group deleted).
+    pub async fn stop(&self, reason: &'static str) {
+        let _ = self.tx.send(ActorMsg::Stop { reason }).await;
+    }
+
     pub fn is_closed(&self) -> bool {
         self.tx.is_closed()
     }
@@ -208,8 +216,9 @@ pub(crate) struct Actor {
     conns: HashMap<u64, Conn>,
     sockets_of: HashMap<String, usize>,
     refs: HashMap<String, RefCache>,
-    roles: HashMap<String, Role>,
     shutdown: CancellationToken,
+    /// Stopped from outside: refuse everything, exit once empty.
+    stopped: bool,
 }
 
 pub(crate) fn state_config(settings: &Settings) -> Config {
@@ -252,8 +261,8 @@ impl Actor {
             conns: HashMap::new(),
             sockets_of: HashMap::new(),
             refs: HashMap::new(),
-            roles: HashMap::new(),
             shutdown,
+            stopped: false,
         }
     }
 
@@ -289,7 +298,7 @@ impl Actor {
                     break;
                 }
             }
-            if self.state.phase() == Phase::Ended && self.conns.is_empty() {
+            if (self.stopped || self.state.phase() == Phase::Ended) && self.conns.is_empty() {
                 break;
             }
         }
@@ -324,6 +333,10 @@ impl Actor {
             ActorMsg::Phase { reply } => {
                 let _ = reply.send(self.state.phase());
             }
+            ActorMsg::Stop { reason } => {
+                self.stop(reason);
+                self.stopped = true;
+            }
         }
     }
 
@@ -335,7 +348,7 @@ impl Actor {
         out: mpsc::Sender<Outbound>,
         kill: CancellationToken,
     ) -> Result<(), JoinRefused> {
-        if self.state.phase() == Phase::Ended {
+        if self.stopped || self.state.phase() == Phase::Ended {
             return Err(JoinRefused {
                 close_code: CLOSE_ENDED,
                 reason: "session ended",
@@ -349,13 +362,15 @@ impl Actor {
         }
         let now = crate::now_ms();
         let first_socket = self.sockets_of.get(&member.id).copied().unwrap_or(0) == 0;
-        let mut events = Vec::new();
         if first_socket {
             match self
                 .state
                 .connect(now, &member.id, &member.name, member.role)
             {
-                Ok(evs) => events = evs,
+                // The others learn of it first; the snapshot below already
+                // holds it, and `seq` covers it, so this socket never sees
+                // an event twice.
+                Ok(events) => self.publish(now, events),
                 Err(refusal) => {
                     return Err(JoinRefused {
                         close_code: if refusal.code == super::state::ErrorCode::SessionEnded {
@@ -368,9 +383,8 @@ impl Actor {
                 }
             }
         }
-        self.roles.insert(member.id.clone(), member.role);
 
-        // The welcome and any replay go first, then the events of this join.
+        // The welcome and any replay go first, ahead of any newer event.
         let resumable = resume.as_ref().and_then(|(epoch, last_seq)| {
             (epoch == &self.epoch && self.can_replay_from(*last_seq)).then_some(*last_seq)
         });
@@ -406,8 +420,33 @@ impl Actor {
                 kill,
             },
         );
-        self.publish(now, events);
         Ok(())
+    }
+
+    /// The session was cancelled or its group deleted: everyone is told and
+    /// closed with 4004; the actor then stops.
+    fn stop(&mut self, reason: &'static str) {
+        let now = crate::now_ms();
+        self.seq += 1;
+        let event = Event {
+            kind: "phase",
+            data: json!({"phase": "ended", "reason": reason})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            audience: Audience::All,
+        };
+        let bytes = Utf8Bytes::from(serialize_event(self.seq, now, &event));
+        for conn in self.conns.values() {
+            let _ = conn.out.try_send(Outbound::Frame(bytes.clone()));
+            if conn
+                .out
+                .try_send(Outbound::Close(CLOSE_ENDED, "session ended"))
+                .is_err()
+            {
+                conn.kill.cancel();
+            }
+        }
     }
 
     fn can_replay_from(&self, last_seq: u64) -> bool {
@@ -441,6 +480,18 @@ impl Actor {
         };
         let who = c.member_id.clone();
         let out = c.out.clone();
+        if self.stopped {
+            let refusal = Refusal {
+                code: super::state::ErrorCode::SessionEnded,
+                message: "This session has been cancelled.".into(),
+            };
+            let frame = match &reference {
+                Some(r) => error(r, &refusal),
+                None => error_no_ref(&refusal),
+            };
+            self.answer(&out, conn, frame);
+            return;
+        }
         if let Some(r) = &reference {
             if self.refs.get(&who).is_some_and(|cache| cache.contains(r)) {
                 // Already applied: acknowledge again, do not apply twice.

@@ -86,6 +86,19 @@ impl Registry {
             .filter(|h| !h.is_closed())
     }
 
+    /// Ends a running session from outside (cancelled, group deleted):
+    /// its sockets get a `phase` ended event and close with 4004.
+    pub async fn stop(&self, session_id: &str, reason: &'static str) {
+        if let Some(handle) = self.get(session_id) {
+            handle.stop(reason).await;
+        }
+    }
+
+    /// The live phase of a running session, if it runs (it may be paused).
+    pub async fn live_phase(&self, session_id: &str) -> Option<state::Phase> {
+        self.get(session_id)?.phase().await
+    }
+
     /// How many session actors run now.
     pub fn len(&self) -> usize {
         self.sessions.len()

@@ -85,8 +85,10 @@
 //! * `give {participant}` needs a live session (`paused` otherwise) in stick
 //!   or round mode (`bad_request` otherwise); giving to the holder starts a
 //!   fresh turn for them.
-//! * The `say` rate limit counts accepted messages of everyone, facilitators
-//!   included.
+//! * The `say` rate limit applies to participants; facilitators may post
+//!   in bursts (reading the agreement line by line).
+//! * Reports and help requests are kept (bounded by `room_history`) and
+//!   shown to facilitators in the snapshot's `inbox`.
 //! * `react` is allowed to muted participants (the protocol lists only
 //!   `paused` and `not_found` for it) and in the lobby; it is refused while
 //!   paused. A redacted message can be reported but not reacted to.
@@ -802,6 +804,8 @@ pub struct SessionState {
     /// (facilitator, participant) pairs where the facilitator wrote first.
     dm_open: HashSet<(String, String)>,
     announcements: VecDeque<Announcement>,
+    /// Reports and help requests, for facilitators who (re)connect later.
+    inbox: VecDeque<Value>,
     /// Since when no facilitator is connected.
     no_facilitator_since: Option<Millis>,
     ending_warned: bool,
@@ -840,6 +844,7 @@ impl SessionState {
             last_dm: 0,
             dm_open: HashSet::new(),
             announcements: VecDeque::new(),
+            inbox: VecDeque::new(),
             no_facilitator_since: Some(now),
             ending_warned: false,
         }
@@ -1028,15 +1033,14 @@ impl SessionState {
                     "from": self.rooms[room].messages[m].from,
                     "room": self.rooms[room].id,
                 });
+                self.remember_in_inbox(now, "reported", &data);
                 out.push(Event::new("reported", data, Audience::Facilitators));
             }
             Command::NeedHelp { note } => {
                 let note = clean_optional(note.as_deref(), MAX_NOTE_CHARS, "note")?;
-                out.push(Event::new(
-                    "help_requested",
-                    json!({ "from": who, "note": note }),
-                    Audience::Facilitators,
-                ));
+                let data = json!({ "from": who, "note": note });
+                self.remember_in_inbox(now, "help_requested", &data);
+                out.push(Event::new("help_requested", data, Audience::Facilitators));
             }
             Command::Start => {
                 if self.phase != Phase::Lobby {
@@ -1287,6 +1291,12 @@ impl SessionState {
             .iter()
             .map(|a| json!({ "from": a.from, "text": a.text, "at": a.at }))
             .collect();
+        // Only facilitators see reports and help requests.
+        let inbox: Vec<Value> = if viewer_role == Some(Role::Facilitator) {
+            self.inbox.iter().cloned().collect()
+        } else {
+            Vec::new()
+        };
         json!({
             "session": {
                 "phase": self.phase.as_str(),
@@ -1301,7 +1311,20 @@ impl SessionState {
             "rooms": rooms,
             "dms": dms,
             "announcements": announcements,
+            "inbox": inbox,
         })
+    }
+
+    /// Keeps a report or help request for the facilitators' inbox
+    /// (`{kind, at, …the event's fields}`), bounded like the rooms.
+    fn remember_in_inbox(&mut self, at: Millis, kind: &str, data: &Value) {
+        let mut item = data.clone();
+        item["kind"] = json!(kind);
+        item["at"] = json!(at);
+        self.inbox.push_back(item);
+        while self.inbox.len() > self.config.room_history.max(1) {
+            self.inbox.pop_front();
+        }
     }
 
     // ---------------------------------------------------------------- commands

@@ -350,7 +350,8 @@ impl Malformed {
             self.times.pop_front();
         }
         self.times.push_back(now);
-        self.times.len() > self.limit
+        // The limit-th malformed frame in a minute closes the socket.
+        self.times.len() >= self.limit
     }
 }
 
@@ -403,7 +404,11 @@ async fn reader(
             None | Some(Err(_)) => {
                 // A broken or oversized frame ends the stream; say why when we can.
                 if let Some(Err(e)) = &frame {
-                    if e.to_string().to_ascii_lowercase().contains("size") {
+                    // tungstenite's capacity error ("Space limit exceeded:
+                    // Message too long …") reaches us only as text.
+                    let text = e.to_string().to_ascii_lowercase();
+                    if text.contains("too long") || text.contains("limit") || text.contains("size")
+                    {
                         let _ = out.try_send(Outbound::Close(CLOSE_TOO_BIG, "frame too large"));
                         kill.cancelled().await;
                     }

@@ -620,6 +620,13 @@ fn need_help_reaches_facilitators_only_even_when_muted_or_paused() {
     );
     let events = h.ok("p2", json!({"type":"need_help"}));
     assert_eq!(d(&events[0], "note"), Value::Null);
+    // A facilitator who (re)connects later still finds both in the inbox;
+    // participants never see it.
+    let inbox = h.s.snapshot("f1")["inbox"].clone();
+    assert_eq!(inbox.as_array().map(Vec::len), Some(2));
+    assert_eq!(inbox[0]["kind"], "help_requested");
+    assert_eq!(inbox[0]["from"], "p1");
+    assert_eq!(h.s.snapshot("p2")["inbox"], json!([]));
 }
 
 // ------------------------------------------------------------------ hand, queue, fair order
