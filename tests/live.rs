@@ -722,3 +722,94 @@ async fn cancelling_a_running_session_closes_every_socket() {
     assert_eq!(ana.closed_with().await, Some(4004));
     assert_eq!(fac.closed_with().await, Some(4004));
 }
+
+#[tokio::test]
+async fn a_restart_sends_1001_then_a_fresh_snapshot_and_removals_stay() {
+    let r = room(app().await).await;
+    let mut fac = r.facilitator().await;
+    fac.ok(json!({"type": "start"})).await;
+    let (mut ana, ana_token) = r.participant("Ana").await;
+    let (ben, ben_token) = r.participant("Ben").await;
+    fac.ok(json!({"type": "remove", "participant": ben.id(), "ban": true}))
+        .await;
+    fac.wait_for("left", |_| true).await;
+    ana.ok(json!({"type": "say", "room": "main", "text": "before the restart"}))
+        .await;
+    let epoch = ana.epoch();
+    let last = ana.last_seq();
+
+    let Room {
+        app,
+        session,
+        fac_token,
+    } = r;
+    // The audit log holds the removal (never any text).
+    let log = app
+        .store
+        .audit_log(
+            &app.store
+                .session(&session)
+                .await
+                .expect("store")
+                .expect("session")
+                .group_id,
+            50,
+        )
+        .await
+        .expect("audit log");
+    let removal = log
+        .iter()
+        .find(|e| e.action == "remove")
+        .expect("the removal is audited");
+    assert_eq!(removal.target.as_deref(), Some(ben.id().as_str()));
+    assert_eq!(removal.detail.as_deref(), Some("ban=true"));
+    assert!(log
+        .iter()
+        .all(|e| !format!("{e:?}").contains("before the restart")));
+
+    let app = app.restart().await;
+    // Everyone connected was told the server is going away.
+    assert_eq!(ana.closed_with().await, Some(1001));
+    assert_eq!(fac.closed_with().await, Some(1001));
+
+    // Coming back: the history was lost with the old epoch, so a snapshot.
+    let back = Client::resume(app.addr, &session, &ana_token, &epoch, last).await;
+    assert_eq!(back.welcome["resumed"], false);
+    assert_ne!(back.epoch(), epoch);
+    assert_eq!(back.welcome["state"]["session"]["phase"], "live");
+    // The removed participant stays out, resume or not.
+    let mut s = ws::open(app.addr, &session).await;
+    ws::send_text(
+        &mut s,
+        json!({"type": "hello", "token": ben_token}).to_string(),
+    )
+    .await;
+    assert_eq!(ws::close_code(&mut s).await, Some(4003));
+    let fac = Client::connect(app.addr, &session, &fac_token).await;
+    assert_eq!(fac.welcome["you"]["role"], "facilitator");
+}
+
+#[tokio::test]
+async fn a_socket_that_stops_answering_pings_is_dropped() {
+    let r = room(
+        common::spawn_app_with(|s| {
+            s.ping_interval_secs = 1;
+            s.ping_timeout_secs = 2;
+            s.grace_secs = 30;
+        })
+        .await,
+    )
+    .await;
+    let mut fac = r.facilitator().await;
+    let (silent, _) = r.participant("Quiet").await;
+    let id = silent.id();
+    // `silent` never reads, so it never answers a ping; the facilitator
+    // keeps reading (and so answering pings) while waiting.
+    fac.wait_for_within(
+        "presence",
+        |e| e["participant"] == id.as_str() && e["presence"] == "away",
+        Duration::from_secs(8),
+    )
+    .await;
+    drop(silent);
+}

@@ -27,7 +27,8 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     /// The server's state (settings, live-session registry…).
     pub state: AppState,
-    _dir: TempDir,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    dir: Option<TempDir>,
 }
 
 /// Starts a server with the test settings.
@@ -53,7 +54,7 @@ pub async fn spawn_app_in(dir: TempDir, settings: Settings) -> TestApp {
     let addr = SocketAddr::from(([127, 0, 0, 1], app.port()));
     let state = app.state().clone();
     let shutdown = app.shutdown_token();
-    tokio::spawn(app.run_until_stopped());
+    let server = tokio::spawn(app.run_until_stopped());
     TestApp {
         addr,
         base: format!("http://{addr}"),
@@ -62,7 +63,26 @@ pub async fn spawn_app_in(dir: TempDir, settings: Settings) -> TestApp {
         settings,
         store: state.store.clone(),
         state,
-        _dir: dir,
+        server: Some(server),
+        dir: Some(dir),
+    }
+}
+
+impl TestApp {
+    /// Stops the server gracefully and starts a new one on the same
+    /// database (a new port, a new epoch for every session).
+    pub async fn restart(mut self) -> TestApp {
+        self.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("server task")
+                .expect("server stops cleanly");
+        }
+        let dir = self.dir.take().expect("the data folder");
+        let settings = self.settings.clone();
+        drop(self);
+        spawn_app_in(dir, settings).await
     }
 }
 
