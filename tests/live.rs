@@ -743,20 +743,23 @@ async fn a_restart_sends_1001_then_a_fresh_snapshot_and_removals_stay() {
         session,
         fac_token,
     } = r;
-    // The audit log holds the removal (never any text).
-    let log = app
+    // The audit log holds the removal (never any text); it is written in
+    // the background, so give it a moment.
+    let group = app
         .store
-        .audit_log(
-            &app.store
-                .session(&session)
-                .await
-                .expect("store")
-                .expect("session")
-                .group_id,
-            50,
-        )
+        .session(&session)
         .await
-        .expect("audit log");
+        .expect("store")
+        .expect("session")
+        .group_id;
+    let mut log = Vec::new();
+    for _ in 0..100 {
+        log = app.store.audit_log(&group, 50).await.expect("audit log");
+        if log.iter().any(|e| e.action == "remove") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let removal = log
         .iter()
         .find(|e| e.action == "remove")

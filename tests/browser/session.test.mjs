@@ -112,6 +112,13 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
     joinUrl = await link.inputValue();
     assert.match(joinUrl, /\/s\/[^/]+$/);
     assert.match(await card.locator('a[href$="calendar.ics"]').getAttribute('href') || '', /\/api\/groups\/.+\/calendar\.ics$/);
+    // Edit the group: add an access code.
+    await card.getByRole('button', { name: 'Edit Thursday carers circle' }).click();
+    await fac.locator('#group-form').waitFor();
+    assert.equal(await fac.inputValue('#gf-name'), 'Thursday carers circle');
+    await fac.fill('#gf-code', 'tea-and-biscuits');
+    await fac.click('#group-form button[type=submit]');
+    await until(fac, 'the code is set', () => /access code set/.test(document.querySelector('section.group')?.textContent || ''));
     await noSeriousAxe(fac, 'dashboard');
     await screenshots(fac, 'dashboard');
   });
@@ -134,6 +141,14 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
         await screenshots(page, 'join');
       }
       await page.fill('#pseudonym', name);
+      if (name === 'Kai') {
+        // A wrong code is refused kindly, and the right one lets Kai in.
+        await page.fill('#access-code', 'coffee');
+        await page.click('#join-form button[type=submit]');
+        await until(page, 'the wrong-code sentence', () => /didn't match/.test(document.getElementById('join-error')?.textContent || ''));
+      }
+      assert.equal(await page.locator('#access-code').isVisible(), true, 'the access code field is shown when needed');
+      await page.fill('#access-code', 'tea-and-biscuits');
       await page.click('#join-form button[type=submit]');
       await page.locator('#lobby').waitFor();
     }
@@ -387,6 +402,7 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
     await kai.locator('#agree').waitFor();
     await kai.click('#agree');
     await kai.fill('#pseudonym', 'Kai again');
+    await kai.fill('#access-code', 'tea-and-biscuits');
     await kai.click('#join-form button[type=submit]');
     await until(kai, 'the locked sentence', () => /closed the group to new people/.test(document.getElementById('join-error')?.textContent || ''));
   });
