@@ -14,13 +14,11 @@ fi
 
 if [ ! -x /usr/bin/chromium ]; then
   echo "# installing chromium"
-  apt-get update && apt-get install -y chromium
+  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 fi
 
-if [ ! -x "$root/target/debug/peercircle" ]; then
-  echo "# building the server"
-  (cd "$root" && cargo build)
-fi
+# Always build: a no-op when up to date, and never a stale server.
+(cd "$root" && cargo build -p peercircle --bin peercircle)
 
 echo "# type-checking web-client/"
 node_modules/.bin/tsc -p "$root/web-client/jsconfig.json"

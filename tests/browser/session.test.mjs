@@ -303,6 +303,9 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
     await kai.fill('#help-note', 'Today is the anniversary');
     await kai.click('#modal-ok');
     await until(fac, 'the help request reaches the inbox', () => /Kai is struggling/.test(document.getElementById('inbox')?.textContent || ''));
+    // The inbox survives a reload of the console (it comes back in the snapshot).
+    await fac.reload();
+    await until(fac, 'the inbox after a reload', () => /Kai is struggling/.test(document.getElementById('inbox')?.textContent || '') && /Alex reported a message by Kai/.test(document.getElementById('inbox')?.textContent || ''));
     await screenshots(fac, 'facilitator-inbox');
 
     // A private check-in, and Kai's answer.
@@ -421,4 +424,25 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
   await ctxF.close();
   await ctxA.close();
   await ctxB.close();
+});
+
+test('the landing page and an out-of-date link are calm and accessible', { timeout: 30_000 }, async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await ctx.newPage();
+  const seen = watch(page, 'visitor');
+  await page.goto(`${server.base}/`);
+  await page.locator('h1', { hasText: 'Welcome to peercircle' }).waitFor();
+  await noSeriousAxe(page, 'landing');
+  await screenshots(page, 'landing');
+  await page.fill('#landing-link', 'not a link at all');
+  await page.click('#landing-form button[type=submit]');
+  await page.locator('#landing-error').waitFor();
+  await page.goto(`${server.base}/s/s_no_such_session`);
+  await page.locator('h1', { hasText: "We couldn't find this group" }).waitFor();
+  assert.ok(await page.locator('#help-open').isVisible(), '"Need help now?" is there too');
+  await page.click('#help-open');
+  await page.locator('#help-dialog[open]').waitFor();
+  await noSeriousAxe(page, 'need help');
+  assert.deepEqual(seen.filter((x) => !/404/.test(x)), []);
+  await ctx.close();
 });

@@ -1,0 +1,435 @@
+//! Render functions: data in, DOM out. Each builds fresh elements and sets
+//! every piece of text with `textContent` (through `h`, which turns strings
+//! into text nodes). Nothing here uses `innerHTML`, reads the network or keeps
+//! state: what a button does is passed in as a callback.
+//!
+//! Peer text (names, messages, notes, reasons) is untrusted. It only ever
+//! reaches the page as text nodes, and links from a group's support
+//! resources are shown as links only for `https:`, `http:`, `tel:` and
+//! `mailto:` addresses.
+
+import { REACTIONS, PRESENCE, MODES, ordinal, durationWords } from './strings.js';
+import { nameOf, queuePlace } from './state.js';
+
+/**
+ * @typedef {import('./state.js').Model} Model
+ * @typedef {import('./state.js').Message} Message
+ * @typedef {import('./state.js').Participant} Participant
+ * @typedef {import('./state.js').Dm} Dm
+ * @typedef {import('./state.js').InboxItem} InboxItem
+ * @typedef {import('./api.js').SupportResource} SupportResource
+ * @typedef {import('./api.js').SessionCard} SessionCard
+ * @typedef {Node | string | number | null | undefined | false} Leaf
+ * @typedef {Leaf | Leaf[] | Leaf[][]} Child  nodes, text, or (nested) lists of them
+ * @typedef {Record<string, string | number | boolean | null | undefined | ((ev: any) => void)>} Attrs
+ */
+
+/** Properties set as DOM properties rather than attributes. */
+const PROPS = new Set(['disabled', 'checked', 'value', 'hidden', 'readOnly', 'required', 'selected', 'open', 'draggable']);
+
+/**
+ * Creates an element. Strings among the children become text nodes, so peer
+ * text is never parsed as markup. Attributes starting with `on` are event
+ * listeners; `text` sets `textContent`; `class` sets `className`.
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Attrs | null} [attrs]
+ * @param {...Child} children
+ * @returns {HTMLElementTagNameMap[K]}
+ */
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  if (attrs) {
+    for (const [key, value] of Object.entries(attrs)) {
+      if (value === null || value === undefined || value === false && !PROPS.has(key)) continue;
+      if (typeof value === 'function') {
+        el.addEventListener(key.slice(2).toLowerCase(), value);
+      } else if (key === 'text') {
+        el.textContent = String(value);
+      } else if (key === 'class') {
+        el.className = String(value);
+      } else if (PROPS.has(key)) {
+        /** @type {any} */ (el)[key] = value;
+      } else {
+        el.setAttribute(key, value === true ? '' : String(value));
+      }
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+/**
+ * @param {Node} parent
+ * @param {Child[]} children
+ */
+function append(parent, children) {
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    if (Array.isArray(c)) append(parent, c);
+    else if (typeof c === 'string' || typeof c === 'number') parent.appendChild(document.createTextNode(String(c)));
+    else parent.appendChild(c);
+  }
+}
+
+/**
+ * Replaces an element's children, keeping keyboard focus on the element
+ * with the same `data-key` if focus was inside.
+ * @param {Element} parent
+ * @param {...Child} children
+ */
+export function replace(parent, ...children) {
+  const active = document.activeElement;
+  const key = active && parent.contains(active) ? active.getAttribute('data-key') : null;
+  const typing = active instanceof HTMLInputElement || active instanceof HTMLTextAreaElement ? active : null;
+  const selection = typing ? [typing.selectionStart, typing.selectionEnd] : null;
+  parent.replaceChildren();
+  append(parent, children);
+  if (key) {
+    let again = parent.querySelector(`[data-key="${CSS.escape(key)}"]`);
+    if (again instanceof HTMLButtonElement && again.disabled) {
+      // e.g. "Move up" on what is now the first item: stay in the same row.
+      const row = again.closest('li') || again.parentElement;
+      again = row ? row.querySelector('button:not(:disabled)') : null;
+    }
+    if (again instanceof HTMLElement) again.focus();
+    if (selection && (again instanceof HTMLInputElement || again instanceof HTMLTextAreaElement)) {
+      try { again.setSelectionRange(selection[0], selection[1]); } catch { /* not a text field */ }
+    }
+  }
+}
+
+/**
+ * Paragraphs of plain text (agreement, descriptions): blank lines split
+ * paragraphs, single newlines stay as line breaks via CSS `pre-line`.
+ * @param {string} text
+ * @param {string} [cls]
+ * @returns {HTMLElement}
+ */
+export function paragraphs(text, cls = 'prose') {
+  const parts = String(text || '').split(/\n\s*\n/).map((t) => t.trim()).filter(Boolean);
+  return h('div', { class: cls }, parts.map((t) => h('p', { text: t })));
+}
+
+/**
+ * Only addresses a person can safely follow become links.
+ * @param {string} url
+ * @returns {string | null}
+ */
+export function safeHref(url) {
+  try {
+    const u = new URL(String(url), location.origin);
+    return ['https:', 'http:', 'tel:', 'mailto:'].includes(u.protocol) ? u.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The group's support resources, plus the always-true line about emergencies.
+ * @param {SupportResource[]} resources
+ * @returns {HTMLElement}
+ */
+export function supportResources(resources) {
+  const list = Array.isArray(resources) ? resources : [];
+  return h('div', { class: 'support' },
+    list.length
+      ? h('ul', { class: 'support-list' }, list.map((r) => {
+          const href = safeHref(r.url);
+          return h('li', null, href
+            ? h('a', { href, target: '_blank', rel: 'noopener noreferrer' }, r.label || r.url)
+            : [h('span', { text: r.label }), ' ', h('span', { class: 'muted', text: r.url })]);
+        }))
+      : h('p', { text: 'In the UK and Ireland, Samaritans listen any time, day or night: call 116 123 for free.' }),
+    h('p', { class: 'muted', text: 'If you or someone else is in immediate danger, call your local emergency number now (999 or 112 in the UK and Europe, 911 in North America).' }),
+  );
+}
+
+/**
+ * A time, in the viewer's own clock, with the day.
+ * @param {string | number} when
+ * @param {string} [timeZone]
+ * @returns {string}
+ */
+export function whenWords(when, timeZone) {
+  const d = new Date(when);
+  if (Number.isNaN(d.getTime())) return '';
+  /** @type {Intl.DateTimeFormatOptions} */
+  const opts = { weekday: 'long', day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' };
+  if (timeZone) opts.timeZone = timeZone;
+  try {
+    return new Intl.DateTimeFormat(undefined, opts).format(d);
+  } catch {
+    return d.toLocaleString();
+  }
+}
+
+/**
+ * The group card at the top of the join screen.
+ * @param {SessionCard} card
+ * @returns {HTMLElement}
+ */
+export function groupCard(card) {
+  const g = card.group;
+  const facilitators = card.facilitators && card.facilitators.length ? card.facilitators.join(', ') : 'a trained facilitator';
+  const start = whenWords(card.starts_at);
+  const end = card.ends_at ? new Date(card.ends_at) : null;
+  const endWords = end && !Number.isNaN(end.getTime())
+    ? end.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' }) : '';
+  return h('section', { class: 'card group-card', 'aria-labelledby': 'group-card-title' },
+    h('h1', { id: 'group-card-title', text: g.name }),
+    paragraphs(g.description),
+    h('dl', { class: 'facts' },
+      h('div', null, h('dt', { text: 'When' }), h('dd', { text: endWords ? `${start} until ${endWords}` : start })),
+      h('div', null, h('dt', { text: 'Facilitated by' }), h('dd', { text: facilitators })),
+      typeof card.capacity === 'number'
+        ? h('div', null, h('dt', { text: 'Group size' }), h('dd', { text: `Up to ${card.capacity} people` }))
+        : null,
+    ),
+  );
+}
+
+/**
+ * One message of a room's log.
+ * @param {Message} msg
+ * @param {{model: Model, revealNotes: boolean, onReact: (msg: Message, emoji: string) => void, onReport: (msg: Message) => void, onRedact: ((msg: Message) => void) | null}} ctx
+ * @returns {HTMLLIElement}
+ */
+export function message(msg, ctx) {
+  const { model } = ctx;
+  const mine = msg.from === model.you.id;
+  const author = model.participants.get(msg.from);
+  const isFacilitator = author ? author.role === 'facilitator' : false;
+  const time = new Date(msg.at || Date.now());
+  const timeText = time.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  const li = h('li', { class: `msg${mine ? ' msg-mine' : ''}${isFacilitator ? ' msg-facilitator' : ''}`, 'data-msg': msg.id });
+  const head = h('p', { class: 'msg-head' },
+    h('span', { class: 'msg-author', text: mine ? `${nameOf(model, msg.from)} (you)` : nameOf(model, msg.from) }),
+    isFacilitator ? h('span', { class: 'badge badge-facilitator', text: 'Facilitator' }) : null,
+    h('time', { class: 'msg-time', datetime: time.toISOString(), text: timeText }),
+  );
+  li.append(head);
+  if (msg.redacted) {
+    li.append(h('p', { class: 'msg-redacted', text: 'This message was removed by the facilitator.' }));
+    return li;
+  }
+  const body = h('p', { class: 'msg-text', text: msg.text });
+  if (msg.cw) {
+    const bodyId = `msg-body-${msg.id}`;
+    body.id = bodyId;
+    const shown = ctx.revealNotes;
+    body.hidden = !shown;
+    const toggle = h('button', {
+      type: 'button', class: 'link-button', 'aria-expanded': String(shown), 'aria-controls': bodyId,
+      'data-key': `cw-${msg.id}`, text: shown ? 'Hide' : 'Show',
+    });
+    toggle.addEventListener('click', () => {
+      const open = body.hidden;
+      body.hidden = !open;
+      toggle.setAttribute('aria-expanded', String(open));
+      toggle.textContent = open ? 'Hide' : 'Show';
+    });
+    li.append(h('p', { class: 'msg-cw' }, h('span', { text: `Content note: ${msg.cw}` }), ' ', toggle));
+  }
+  li.append(body);
+  const counts = REACTIONS.filter((r) => (msg.reactions[r.key] || 0) > 0);
+  const actions = h('div', { class: 'msg-actions' });
+  if (counts.length) {
+    actions.append(h('ul', { class: 'reaction-counts', 'aria-label': 'Reactions' }, counts.map((r) =>
+      h('li', null, h('span', { 'aria-hidden': 'true', text: r.symbol }), ' ',
+        h('span', { class: 'visually-hidden', text: `${r.label}: ` }), String(msg.reactions[r.key]))))); 
+  }
+  const pickerId = `react-${msg.id}`;
+  const picker = h('div', { class: 'reaction-picker', id: pickerId, role: 'group', 'aria-label': 'Send a reaction', hidden: true },
+    REACTIONS.map((r) => h('button', {
+      type: 'button', class: 'reaction', 'data-key': `re-${msg.id}-${r.key}`, 'data-emoji': r.key,
+      'aria-label': r.label, title: r.label,
+      onclick: () => { picker.hidden = true; reactBtn.setAttribute('aria-expanded', 'false'); ctx.onReact(msg, r.key); reactBtn.focus(); },
+    }, h('span', { 'aria-hidden': 'true', text: r.symbol }))));
+  const reactBtn = h('button', {
+    type: 'button', class: 'quiet small', 'aria-expanded': 'false', 'aria-controls': pickerId, 'data-key': `react-${msg.id}`,
+    text: 'React',
+    onclick: () => {
+      picker.hidden = !picker.hidden;
+      reactBtn.setAttribute('aria-expanded', String(!picker.hidden));
+      if (!picker.hidden) {
+        const first = picker.querySelector('button');
+        if (first) first.focus();
+      }
+    },
+  });
+  actions.append(reactBtn);
+  if (!mine) {
+    actions.append(h('button', { type: 'button', class: 'quiet small', 'data-key': `report-${msg.id}`, text: 'Report', onclick: () => ctx.onReport(msg) }));
+  }
+  if (ctx.onRedact) {
+    const onRedact = ctx.onRedact;
+    actions.append(h('button', { type: 'button', class: 'quiet small', 'data-key': `redact-${msg.id}`, text: 'Remove', onclick: () => onRedact(msg) }));
+  }
+  li.append(actions, picker);
+  return li;
+}
+
+/**
+ * The badges that say where someone stands: stick, queue, break, muted, role.
+ * @param {Model} model
+ * @param {Participant} p
+ * @returns {HTMLElement[]}
+ */
+export function badges(model, p) {
+  /** @type {HTMLElement[]} */
+  const out = [];
+  if (p.role === 'facilitator') out.push(h('span', { class: 'badge badge-facilitator', text: 'Facilitator' }));
+  if (model.stick.holder === p.id) out.push(h('span', { class: 'badge badge-stick', text: 'Has the stick' }));
+  const place = queuePlace(model, p.id);
+  if (place) out.push(h('span', { class: 'badge badge-queue', text: `${ordinal(place)} in queue` }));
+  if (p.presence === 'break') out.push(h('span', { class: 'badge badge-break', text: 'On a break' }));
+  if (p.muted) out.push(h('span', { class: 'badge badge-muted', text: 'Muted' }));
+  return out;
+}
+
+/**
+ * One row of the participant list.
+ * @param {Model} model
+ * @param {Participant} p
+ * @param {{facilitator: boolean, onMute: (p: Participant) => void, onRemove: (p: Participant) => void, onDm: (p: Participant) => void, onGive: (p: Participant) => void}} ctx
+ * @returns {HTMLLIElement}
+ */
+export function participantRow(model, p, ctx) {
+  const me = p.id === model.you.id;
+  const presence = PRESENCE[p.presence] || p.presence;
+  const li = h('li', { class: `person presence-${p.presence}`, 'data-person': p.id },
+    h('span', { class: 'presence-dot', 'aria-hidden': 'true' }),
+    h('span', { class: 'person-main' },
+      h('span', { class: 'person-name', text: me ? `${p.name} (you)` : p.name }),
+      h('span', { class: 'person-presence', text: p.presence === 'break' && p.break_note ? `${presence}: ${p.break_note}` : presence }),
+    ),
+    h('span', { class: 'badges' }, badges(model, p)),
+  );
+  if (ctx.facilitator && !me && p.role !== 'facilitator') {
+    const stick = model.session.mode !== 'open' && model.stick.holder !== p.id;
+    li.append(h('span', { class: 'person-actions' },
+      stick ? h('button', { type: 'button', class: 'quiet small', 'data-key': `give-${p.id}`, 'aria-label': `Give stick to ${p.name}`, text: 'Give stick', onclick: () => ctx.onGive(p) }) : null,
+      h('button', { type: 'button', class: 'quiet small', 'data-key': `mute-${p.id}`, 'aria-pressed': String(p.muted), 'aria-label': `${p.muted ? 'Unmute' : 'Mute'} ${p.name}`, text: p.muted ? 'Unmute' : 'Mute', onclick: () => ctx.onMute(p) }),
+      h('button', { type: 'button', class: 'quiet small', 'data-key': `dm-${p.id}`, 'aria-label': `Check in privately with ${p.name}`, text: 'Check in', onclick: () => ctx.onDm(p) }),
+      h('button', { type: 'button', class: 'quiet small danger-text', 'data-key': `remove-${p.id}`, 'aria-label': `Remove ${p.name}`, text: 'Remove', onclick: () => ctx.onRemove(p) }),
+    ));
+  }
+  return li;
+}
+
+/**
+ * One item of the facilitator's queue: move with buttons, Alt+arrows or a
+ * pointer on the handle.
+ * @param {Model} model
+ * @param {string} id
+ * @param {number} index
+ * @param {{onMove: (id: string, to: number) => void, onGive: (id: string) => void, onLower: (id: string) => void}} ctx
+ * @returns {HTMLLIElement}
+ */
+export function queueItem(model, id, index, ctx) {
+  const name = nameOf(model, id);
+  const p = model.participants.get(id);
+  const last = model.queue.length - 1;
+  const li = h('li', { class: 'queue-item', 'data-person': id, 'data-index': index },
+    h('span', { class: 'drag-handle', 'aria-hidden': 'true', title: 'Drag to reorder', text: '⠿' }),
+    h('span', { class: 'queue-place', text: `${index + 1}.` }),
+    h('span', { class: 'queue-name' },
+      h('span', { text: name }),
+      h('span', { class: 'muted small-text', text: ` ${p ? p.turns : 0} ${p && p.turns === 1 ? 'turn' : 'turns'}${p && p.presence === 'break' ? ', on a break (skipped)' : ''}` })),
+    h('span', { class: 'queue-actions' },
+      h('button', {
+        type: 'button', class: 'quiet small icon', 'data-key': `up-${id}`, 'aria-label': `Move ${name} up`, disabled: index === 0,
+        'aria-keyshortcuts': 'Alt+ArrowUp', text: '↑', onclick: () => ctx.onMove(id, index - 1),
+      }),
+      h('button', {
+        type: 'button', class: 'quiet small icon', 'data-key': `down-${id}`, 'aria-label': `Move ${name} down`, disabled: index === last,
+        'aria-keyshortcuts': 'Alt+ArrowDown', text: '↓', onclick: () => ctx.onMove(id, index + 1),
+      }),
+      h('button', { type: 'button', class: 'quiet small', 'data-key': `qgive-${id}`, 'aria-label': `Give stick to ${name}`, text: 'Give stick', onclick: () => ctx.onGive(id) }),
+      h('button', { type: 'button', class: 'quiet small', 'data-key': `lower-${id}`, 'aria-label': `Lower ${name}'s hand`, text: 'Lower', onclick: () => ctx.onLower(id) }),
+    ),
+  );
+  return li;
+}
+
+/**
+ * The balance view: turns and speaking time of each participant as bars.
+ * @param {Model} model
+ * @returns {HTMLElement}
+ */
+export function balance(model) {
+  const people = [...model.participants.values()].filter((p) => p.role !== 'facilitator');
+  if (!people.length) return h('p', { class: 'muted', text: 'Nobody has joined yet.' });
+  const maxMs = Math.max(1, ...people.map((p) => p.spoken_ms));
+  const maxTurns = Math.max(1, ...people.map((p) => p.turns));
+  const sorted = people.slice().sort((a, b) => a.spoken_ms - b.spoken_ms || a.turns - b.turns);
+  return h('ul', { class: 'balance' }, sorted.map((p) => {
+    const words = `${p.turns} ${p.turns === 1 ? 'turn' : 'turns'}, ${durationWords(p.spoken_ms)} with the stick`;
+    const time = h('span', { class: 'bar-fill bar-time' });
+    time.style.width = `${Math.round((p.spoken_ms / maxMs) * 100)}%`;
+    const turns = h('span', { class: 'bar-fill bar-turns' });
+    turns.style.width = `${Math.round((p.turns / maxTurns) * 100)}%`;
+    return h('li', { class: 'balance-row' },
+      h('span', { class: 'balance-name', text: p.name }),
+      h('span', { class: 'balance-words', text: words }),
+      h('span', { class: 'bar', 'aria-hidden': 'true', title: 'Time with the stick' }, time),
+      h('span', { class: 'bar bar-thin', 'aria-hidden': 'true', title: 'Turns' }, turns),
+    );
+  }));
+}
+
+/**
+ * One private message.
+ * @param {Model} model
+ * @param {Dm} dm
+ * @returns {HTMLLIElement}
+ */
+export function dmItem(model, dm) {
+  const mine = dm.from === model.you.id;
+  const time = new Date(dm.at || Date.now()).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  return h('li', { class: `msg dm${mine ? ' msg-mine' : ''}` },
+    h('p', { class: 'msg-head' },
+      h('span', { class: 'msg-author', text: mine ? 'You' : nameOf(model, dm.from) }),
+      h('span', { class: 'msg-time', text: time })),
+    h('p', { class: 'msg-text', text: dm.text }));
+}
+
+/**
+ * One item of the facilitator's inbox (help request or report).
+ * @param {Model} model
+ * @param {InboxItem} item
+ * @param {{onDm: (id: string) => void, onRedact: (msg: string) => void, onDismiss: (key: string) => void, messageText: (id: string) => string | null}} ctx
+ * @returns {HTMLLIElement}
+ */
+export function inboxItem(model, item, ctx) {
+  const time = new Date(item.at).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  if (item.kind === 'help') {
+    return h('li', { class: 'inbox-item inbox-help', 'data-inbox': item.key },
+      h('p', { class: 'inbox-title' },
+        h('strong', { text: `${nameOf(model, item.from)} is struggling` }), ' ', h('span', { class: 'muted', text: time })),
+      item.note ? h('p', { class: 'msg-text', text: item.note }) : null,
+      h('div', { class: 'row' },
+        h('button', { type: 'button', class: 'small', 'data-key': `inbox-dm-${item.key}`, text: 'Check in privately', onclick: () => ctx.onDm(item.from) }),
+        h('button', { type: 'button', class: 'quiet small', 'data-key': `inbox-x-${item.key}`, text: 'Done', onclick: () => ctx.onDismiss(item.key) })));
+  }
+  const text = ctx.messageText(item.msg);
+  return h('li', { class: 'inbox-item inbox-report', 'data-inbox': item.key },
+    h('p', { class: 'inbox-title' },
+      h('strong', { text: `${nameOf(model, item.by)} reported a message by ${nameOf(model, item.from)}` }), ' ', h('span', { class: 'muted', text: time })),
+    item.reason ? h('p', null, h('span', { class: 'muted', text: 'Reason: ' }), h('span', { text: item.reason })) : null,
+    text !== null ? h('blockquote', { class: 'msg-text', text: text || '(already removed)' }) : null,
+    h('div', { class: 'row' },
+      h('button', { type: 'button', class: 'small', 'data-key': `inbox-redact-${item.key}`, text: 'Remove the message', onclick: () => ctx.onRedact(item.msg) }),
+      h('button', { type: 'button', class: 'quiet small', 'data-key': `inbox-dm2-${item.key}`, text: `Check in with ${nameOf(model, item.from)}`, onclick: () => ctx.onDm(item.from) }),
+      h('button', { type: 'button', class: 'quiet small', 'data-key': `inbox-x-${item.key}`, text: 'Done', onclick: () => ctx.onDismiss(item.key) })));
+}
+
+/**
+ * The mode in words, for the status line.
+ * @param {string} mode
+ * @returns {string}
+ */
+export function modeName(mode) {
+  return (MODES[mode] || { name: mode }).name;
+}
