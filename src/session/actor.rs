@@ -693,8 +693,9 @@ impl SideEffect {
     }
 }
 
-/// `{"type":"event","seq":…,"at":…,"kind":…, …data}` without an intermediate tree.
-pub(crate) fn serialize_event(seq: u64, at: i64, event: &Event) -> String {
+/// `{"type":"event","seq":…,"at":…,"kind":…, …data}` without an intermediate tree
+/// (public for the micro-benchmarks).
+pub fn serialize_event(seq: u64, at: i64, event: &Event) -> String {
     let data = serde_json::to_string(&event.data).unwrap_or_else(|_| "{}".into());
     let mut s = String::with_capacity(data.len() + 64);
     s.push_str("{\"type\":\"event\",\"seq\":");
