@@ -21,6 +21,8 @@ use super::*;
 /// A pool of SQLite connections.
 pub struct SqliteStore {
     pub pool: SqlitePool,
+    /// The one connection that writes (the same as `pool` in memory).
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -31,18 +33,19 @@ impl SqliteStore {
             .with_context(|| format!("bad database URL {url:?}"))?
             .create_if_missing(true)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(Duration::from_secs(30));
         let in_memory = is_in_memory(url);
-        let pool = if in_memory {
+        let (pool, writer) = if in_memory {
             // Every connection to `:memory:` would be its own database: keep
             // exactly one, forever.
-            SqlitePoolOptions::new()
+            let pool = SqlitePoolOptions::new()
                 .max_connections(1)
                 .min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None)
                 .connect_with(options)
-                .await?
+                .await?;
+            (pool.clone(), pool)
         } else {
             let file = options.get_filename().to_path_buf();
             if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -53,17 +56,27 @@ impl SqliteStore {
             let options = options
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal);
-            SqlitePoolOptions::new()
+            let pool = SqlitePoolOptions::new()
                 .max_connections(8)
+                .connect_with(options.clone())
+                .await
+                .with_context(|| format!("cannot open the database {}", file.display()))?;
+            // SQLite takes one writer at a time: queue writers in the pool
+            // (cheap, fair) instead of letting them spin on the file lock,
+            // which under a join storm ends in "database is locked".
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(60))
                 .connect_with(options)
                 .await
-                .with_context(|| format!("cannot open the database {}", file.display()))?
+                .with_context(|| format!("cannot open the database {}", file.display()))?;
+            (pool, writer)
         };
         sqlx::migrate!()
-            .run(&pool)
+            .run(&writer)
             .await
             .context("database migration failed")?;
-        Ok(Self { pool })
+        Ok(Self { pool, writer })
     }
 }
 
@@ -195,6 +208,7 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 
@@ -228,7 +242,7 @@ impl Store for SqliteStore {
         .bind(&f.name)
         .bind(password_hash)
         .bind(crate::now_ms())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await;
         match result {
             Ok(_) => Ok(f),
@@ -272,7 +286,7 @@ impl Store for SqliteStore {
         // Sweep expired tokens while we are here: the table stays small.
         sqlx::query("DELETE FROM login_tokens WHERE expires_at <= ?")
             .bind(now)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         sqlx::query(
             "INSERT INTO login_tokens (token_hash, facilitator_id, created_at, expires_at) \
@@ -282,7 +296,7 @@ impl Store for SqliteStore {
         .bind(facilitator_id)
         .bind(now)
         .bind(expires_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -307,7 +321,7 @@ impl Store for SqliteStore {
     async fn delete_login_token(&self, token_hash: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM login_tokens WHERE token_hash = ?")
             .bind(token_hash)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -315,7 +329,7 @@ impl Store for SqliteStore {
     async fn create_group(&self, facilitator_id: &str, input: &GroupInput) -> StoreResult<Group> {
         let id = crate::auth::new_id("g");
         let code = input.access_code_hash.clone().flatten();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query(
             "INSERT INTO groups (id, name, description, agreement, timezone, capacity, \
              access_code_hash, support_resources, keep_transcript, created_at) \
@@ -359,7 +373,7 @@ impl Store for SqliteStore {
                 .bind(resources_json(input)?)
                 .bind(i64::from(input.keep_transcript))
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?,
                 Some(code) => sqlx::query(
                     "UPDATE groups SET name = ?, description = ?, agreement = ?, timezone = ?, \
@@ -375,7 +389,7 @@ impl Store for SqliteStore {
                 .bind(i64::from(input.keep_transcript))
                 .bind(code.as_deref())
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?,
             };
         not_found_unless_changed(result.rows_affected())?;
@@ -425,7 +439,7 @@ impl Store for SqliteStore {
         // (ON DELETE CASCADE); the audit log stays.
         let result = sqlx::query("DELETE FROM groups WHERE id = ?")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         not_found_unless_changed(result.rows_affected())
     }
@@ -435,7 +449,7 @@ impl Store for SqliteStore {
         group_id: &str,
         facilitator_ids: &[String],
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let exists = sqlx::query("SELECT id FROM groups WHERE id = ?")
             .bind(group_id)
             .fetch_optional(&mut *tx)
@@ -489,7 +503,7 @@ impl Store for SqliteStore {
         times: &[(i64, i64)],
     ) -> StoreResult<Vec<SessionRecord>> {
         let now = crate::now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let mut created = Vec::with_capacity(times.len());
         for &(starts_at, ends_at) in times {
             let record = SessionRecord {
@@ -555,7 +569,7 @@ impl Store for SqliteStore {
     async fn cancel_session(&self, id: &str) -> StoreResult<()> {
         let result = sqlx::query("UPDATE sessions SET cancelled = 1 WHERE id = ?")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         not_found_unless_changed(result.rows_affected())
     }
@@ -564,7 +578,7 @@ impl Store for SqliteStore {
         let result = sqlx::query("UPDATE sessions SET started_at = ? WHERE id = ?")
             .bind(at)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         not_found_unless_changed(result.rows_affected())
     }
@@ -575,7 +589,7 @@ impl Store for SqliteStore {
             sqlx::query("UPDATE sessions SET ended_at = COALESCE(ended_at, ?) WHERE id = ?")
                 .bind(at)
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
         not_found_unless_changed(result.rows_affected())
     }
@@ -584,7 +598,7 @@ impl Store for SqliteStore {
         let result = sqlx::query("UPDATE sessions SET locked = ? WHERE id = ?")
             .bind(i64::from(locked))
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         not_found_unless_changed(result.rows_affected())
     }
@@ -600,7 +614,7 @@ impl Store for SqliteStore {
         capacity: u32,
         now: i64,
     ) -> StoreResult<JoinOutcome> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         // A no-op write first: it takes the write lock (SQLite) or the row
         // lock (PostgreSQL) on the session, so the count below cannot race
         // another join of the same session.
@@ -678,7 +692,7 @@ impl Store for SqliteStore {
     }
 
     async fn remove_participant(&self, id: &str, ban: bool, by: &str, now: i64) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let result = sqlx::query("UPDATE participants SET removed = 1 WHERE id = ?")
             .bind(id)
             .execute(&mut *tx)
@@ -750,7 +764,7 @@ impl Store for SqliteStore {
         .bind(&entry.target)
         .bind(&entry.detail)
         .bind(entry.at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
