@@ -733,6 +733,9 @@ async fn a_restart_sends_1001_then_a_fresh_snapshot_and_removals_stay() {
     fac.ok(json!({"type": "remove", "participant": ben.id(), "ban": true}))
         .await;
     fac.wait_for("left", |_| true).await;
+    // The room learns that Ben left, not that he was banned.
+    let left = ana.wait_for("left", |_| true).await;
+    assert!(left.get("ban").is_none(), "{left}");
     ana.ok(json!({"type": "say", "room": "main", "text": "before the restart"}))
         .await;
     let epoch = ana.epoch();

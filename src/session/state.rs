@@ -1149,13 +1149,15 @@ impl SessionState {
                     }
                 }
             }
-            Command::Remove { participant, ban } => {
+            Command::Remove { participant, .. } => {
                 let t = self.target_participant(&participant, "removed")?;
                 let id = self.members[t].id.clone();
                 self.members[t].removed = true;
                 out.push(Event::all(
                     "left",
-                    json!({ "participant": id, "reason": "removed", "ban": ban }),
+                    // Whether they were also banned is the facilitators' business
+                    // (the audit log), not the room's.
+                    json!({ "participant": id, "reason": "removed" }),
                 ));
                 if self.unqueue(&id) {
                     out.push(self.queue_event());

@@ -1302,7 +1302,7 @@ fn remove_takes_a_participant_out_for_good() {
     assert_eq!(kinds(&events), ["left", "queue"]);
     assert_eq!(
         events[0].data,
-        json!({"participant":"p2","reason":"removed","ban":true})
+        json!({"participant":"p2","reason":"removed"})
             .as_object()
             .unwrap()
             .clone()
