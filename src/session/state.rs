@@ -1399,7 +1399,16 @@ impl SessionState {
             redacted: false,
             reactions: BTreeMap::new(),
         };
-        let msg = message_json(room, &message);
+        // A new message has no reactions and is not redacted, and the event
+        // names its room: the `said` payload stays lean, since it goes to
+        // every member (the snapshot carries the full message object).
+        let msg = json!({
+            "id": message.id,
+            "from": message.from,
+            "text": message.text,
+            "cw": message.cw,
+            "at": message.at,
+        });
         let room = &mut self.rooms[r];
         room.messages.push_back(message);
         while room.messages.len() > self.config.room_history {

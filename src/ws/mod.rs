@@ -295,6 +295,10 @@ async fn writer(
     ping_every: Duration,
 ) {
     let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+    // Made once, not per wake: registering a fresh cancellation waiter on
+    // every frame costs a lock under fan-out.
+    let killed = kill.cancelled();
+    tokio::pin!(killed);
     loop {
         tokio::select! {
             biased;
@@ -338,7 +342,7 @@ async fn writer(
                     break;
                 }
             }
-            _ = kill.cancelled() => {
+            _ = &mut killed => {
                 // Killed from elsewhere (slow reader, shutdown): close politely if we can.
                 let _ = tokio::time::timeout(Duration::from_millis(500), sink.send(Message::Close(Some(CloseFrame {
                     code: CLOSE_GOING_AWAY,
@@ -421,21 +425,26 @@ async fn reader(
         times: VecDeque::new(),
         limit: s.malformed_per_minute as usize,
     };
-    let mut last_heard = Instant::now();
+    // The waiters and the silence timer live across frames (reset, not
+    // re-made), so a busy socket does not pay for them on every frame.
+    let killed = kill.cancelled();
+    let stopping = state.shutdown.cancelled();
+    let silence = tokio::time::sleep(timeout);
+    tokio::pin!(killed, stopping, silence);
     loop {
         let frame = tokio::select! {
             f = stream.next() => f,
-            _ = kill.cancelled() => return,
-            _ = state.shutdown.cancelled() => {
+            _ = &mut killed => return,
+            _ = &mut stopping => {
                 let _ = out.try_send(Outbound::Close(CLOSE_GOING_AWAY, "server restarting"));
                 return;
             }
-            _ = tokio::time::sleep_until(last_heard + timeout) => {
+            _ = &mut silence => {
                 tracing::debug!(conn, "no pong in time: dropping the socket");
                 return;
             }
         };
-        last_heard = Instant::now();
+        silence.as_mut().reset(Instant::now() + timeout);
         let text = match frame {
             None | Some(Err(_)) => {
                 // A broken or oversized frame ends the stream; say why when we can.
