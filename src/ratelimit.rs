@@ -10,15 +10,18 @@ use dashmap::DashMap;
 /// Allows `limit` hits per `window_ms` per address.
 pub struct AddressLimiter {
     limit: u32,
+    /// Loopback addresses pass without counting.
+    exempt_loopback: bool,
     window_ms: i64,
     windows: DashMap<IpAddr, (i64, u32)>,
     last_sweep: Mutex<i64>,
 }
 
 impl AddressLimiter {
-    pub fn new(limit: u32, window_ms: i64) -> Self {
+    pub fn new(limit: u32, window_ms: i64, exempt_loopback: bool) -> Self {
         Self {
             limit,
+            exempt_loopback,
             window_ms,
             windows: DashMap::new(),
             last_sweep: Mutex::new(0),
@@ -27,6 +30,9 @@ impl AddressLimiter {
 
     /// Records a hit at `now`; `false` when the address is over its limit.
     pub fn check(&self, addr: IpAddr, now: i64) -> bool {
+        if self.exempt_loopback && addr.is_loopback() {
+            return true;
+        }
         self.sweep(now);
         let mut entry = self.windows.entry(addr).or_insert((now, 0));
         let (start, count) = *entry;
@@ -64,7 +70,7 @@ mod tests {
 
     #[test]
     fn allows_the_limit_then_refuses_until_the_window_passes() {
-        let l = AddressLimiter::new(3, 1000);
+        let l = AddressLimiter::new(3, 1000, false);
         let a: IpAddr = "10.0.0.1".parse().expect("ip");
         let b: IpAddr = "10.0.0.2".parse().expect("ip");
         assert!(l.check(a, 0));
@@ -73,5 +79,15 @@ mod tests {
         assert!(!l.check(a, 3), "fourth hit in the window is refused");
         assert!(l.check(b, 3), "another address is not affected");
         assert!(l.check(a, 1001), "a new window starts");
+    }
+
+    #[test]
+    fn loopback_can_be_exempt() {
+        let l = AddressLimiter::new(1, 1000, true);
+        let local: IpAddr = "127.0.0.1".parse().expect("ip");
+        let remote: IpAddr = "10.0.0.1".parse().expect("ip");
+        assert!((0..100).all(|t| l.check(local, t)));
+        assert!(l.check(remote, 0));
+        assert!(!l.check(remote, 1), "others are still limited");
     }
 }

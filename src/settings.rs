@@ -71,6 +71,10 @@ pub struct Settings {
     pub login_per_minute: u32,
     /// Joins allowed per client address per minute.
     pub join_per_minute: u32,
+    /// Rate-limit login and join from loopback addresses too. Off by default
+    /// so that load tests and a local proxy are not throttled; behind a proxy
+    /// on the same host set `trust_forwarded_for` so real addresses are limited.
+    pub rate_limit_loopback: bool,
     /// Hours a facilitator's login token stays valid.
     pub login_token_hours: u32,
     /// WebSocket read/write buffer size in bytes (small keeps idle sockets cheap).
@@ -115,6 +119,7 @@ impl Default for Settings {
             refs_remembered: 256,
             login_per_minute: 10,
             join_per_minute: 30,
+            rate_limit_loopback: false,
             login_token_hours: 12,
             ws_buffer_bytes: 4096,
             max_connections: 50_000,

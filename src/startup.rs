@@ -59,8 +59,16 @@ impl Application {
         let shutdown = CancellationToken::new();
         let settings = Arc::new(settings);
         let state = AppState {
-            login_limiter: Arc::new(AddressLimiter::new(settings.login_per_minute, 60_000)),
-            join_limiter: Arc::new(AddressLimiter::new(settings.join_per_minute, 60_000)),
+            login_limiter: Arc::new(AddressLimiter::new(
+                settings.login_per_minute,
+                60_000,
+                !settings.rate_limit_loopback,
+            )),
+            join_limiter: Arc::new(AddressLimiter::new(
+                settings.join_per_minute,
+                60_000,
+                !settings.rate_limit_loopback,
+            )),
             sessions: Arc::new(Registry::new(
                 settings.clone(),
                 store.clone(),

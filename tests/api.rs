@@ -167,7 +167,11 @@ async fn login_tokens_expire() {
 
 #[tokio::test]
 async fn login_is_rate_limited_per_address() {
-    let app = spawn_app_with(|s| s.login_per_minute = 3).await;
+    let app = spawn_app_with(|s| {
+        s.login_per_minute = 3;
+        s.rate_limit_loopback = true;
+    })
+    .await;
     app.create_facilitator("r@example.org", "R", "password-123")
         .await;
     for _ in 0..3 {
@@ -195,6 +199,7 @@ async fn forwarded_for_is_only_trusted_when_configured() {
     let app = spawn_app_with(|s| {
         s.login_per_minute = 1;
         s.trust_forwarded_for = true;
+        s.rate_limit_loopback = true;
     })
     .await;
     let attempt = |ip: &'static str| {
@@ -217,7 +222,11 @@ async fn forwarded_for_is_only_trusted_when_configured() {
         StatusCode::TOO_MANY_REQUESTS
     );
 
-    let untrusted = spawn_app_with(|s| s.login_per_minute = 1).await;
+    let untrusted = spawn_app_with(|s| {
+        s.login_per_minute = 1;
+        s.rate_limit_loopback = true;
+    })
+    .await;
     let attempt = |ip: &'static str| {
         untrusted
             .http
@@ -1000,7 +1009,11 @@ async fn a_banned_person_cannot_join_the_groups_later_sessions() {
 
 #[tokio::test]
 async fn joining_is_rate_limited_per_address() {
-    let app = spawn_app_with(|s| s.join_per_minute = 2).await;
+    let app = spawn_app_with(|s| {
+        s.join_per_minute = 2;
+        s.rate_limit_loopback = true;
+    })
+    .await;
     let (_, token) = app.facilitator("Robin").await;
     let (_, session) = app.open_session(&token).await;
     let path = format!("/api/sessions/{session}/join");
@@ -1196,4 +1209,22 @@ async fn the_store_also_opens_in_memory() {
             .await
             .is_err()
     );
+}
+
+#[tokio::test]
+async fn loopback_is_not_rate_limited_unless_asked() {
+    // Load tests and a proxy on the same host come from 127.0.0.1.
+    let app = spawn_app_with(|s| s.login_per_minute = 1).await;
+    app.create_facilitator("l@example.org", "L", "password-123")
+        .await;
+    for _ in 0..3 {
+        let (s, _) = app
+            .post(
+                "/api/login",
+                None,
+                &json!({"email": "l@example.org", "password": "password-123"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+    }
 }
