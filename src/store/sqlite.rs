@@ -23,6 +23,24 @@ pub struct SqliteStore {
     pub pool: SqlitePool,
     /// The one connection that writes (the same as `pool` in memory).
     writer: SqlitePool,
+    /// Session and group records read often (every join and hello) and
+    /// changed rarely, always through this store: kept in memory, dropped on
+    /// every write that touches them. One process owns the database.
+    sessions: dashmap::DashMap<String, SessionRecord>,
+    groups: dashmap::DashMap<String, Group>,
+    /// Held while a cache miss is filled and while a cached record is
+    /// written, so a fill can never put back a record older than a write.
+    cache_lock: tokio::sync::Mutex<()>,
+}
+
+/// Beyond this many cached records the cache starts afresh (memory bound).
+const CACHE_LIMIT: usize = 50_000;
+
+fn cache_put<V: Clone>(map: &dashmap::DashMap<String, V>, id: &str, value: &V) {
+    if map.len() >= CACHE_LIMIT {
+        map.clear();
+    }
+    map.insert(id.to_string(), value.clone());
 }
 
 impl SqliteStore {
@@ -76,7 +94,13 @@ impl SqliteStore {
             .run(&writer)
             .await
             .context("database migration failed")?;
-        Ok(Self { pool, writer })
+        Ok(Self {
+            pool,
+            writer,
+            sessions: dashmap::DashMap::new(),
+            groups: dashmap::DashMap::new(),
+            cache_lock: tokio::sync::Mutex::new(()),
+        })
     }
 }
 
@@ -359,6 +383,7 @@ impl Store for SqliteStore {
     }
 
     async fn update_group(&self, id: &str, input: &GroupInput) -> StoreResult<Group> {
+        let _cache = self.cache_lock.lock().await;
         let result =
             match &input.access_code_hash {
                 None => sqlx::query(
@@ -392,17 +417,27 @@ impl Store for SqliteStore {
                 .execute(&self.writer)
                 .await?,
             };
+        self.groups.remove(id);
+        drop(_cache);
         not_found_unless_changed(result.rows_affected())?;
         self.require_group(id).await
     }
 
     async fn group(&self, id: &str) -> StoreResult<Option<Group>> {
+        if let Some(g) = self.groups.get(id) {
+            return Ok(Some(g.clone()));
+        }
+        let _fill = self.cache_lock.lock().await;
         let row = sqlx::query(&format!("SELECT {GROUP_COLUMNS} FROM groups WHERE id = ?"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
         match row {
-            Some(r) => Ok(Some(self.group_from(&r).await?)),
+            Some(r) => {
+                let group = self.group_from(&r).await?;
+                cache_put(&self.groups, id, &group);
+                Ok(Some(group))
+            }
             None => Ok(None),
         }
     }
@@ -435,12 +470,15 @@ impl Store for SqliteStore {
     }
 
     async fn delete_group(&self, id: &str) -> StoreResult<()> {
+        let _cache = self.cache_lock.lock().await;
         // Sessions, participants, bans and facilitator links go with it
         // (ON DELETE CASCADE); the audit log stays.
         let result = sqlx::query("DELETE FROM groups WHERE id = ?")
             .bind(id)
             .execute(&self.writer)
             .await?;
+        self.groups.remove(id);
+        self.sessions.retain(|_, s| s.group_id != id);
         not_found_unless_changed(result.rows_affected())
     }
 
@@ -449,6 +487,8 @@ impl Store for SqliteStore {
         group_id: &str,
         facilitator_ids: &[String],
     ) -> StoreResult<()> {
+        let _cache = self.cache_lock.lock().await;
+        self.groups.remove(group_id);
         let mut tx = self.writer.begin().await?;
         let exists = sqlx::query("SELECT id FROM groups WHERE id = ?")
             .bind(group_id)
@@ -541,13 +581,21 @@ impl Store for SqliteStore {
     }
 
     async fn session(&self, id: &str) -> StoreResult<Option<SessionRecord>> {
+        if let Some(s) = self.sessions.get(id) {
+            return Ok(Some(s.clone()));
+        }
+        let _fill = self.cache_lock.lock().await;
         let row = sqlx::query(&format!(
             "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?"
         ))
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.as_ref().map(session_from).transpose()?)
+        let record = row.as_ref().map(session_from).transpose()?;
+        if let Some(r) = &record {
+            cache_put(&self.sessions, id, r);
+        }
+        Ok(record)
     }
 
     async fn sessions_of_group(
@@ -567,23 +615,28 @@ impl Store for SqliteStore {
     }
 
     async fn cancel_session(&self, id: &str) -> StoreResult<()> {
+        let _cache = self.cache_lock.lock().await;
         let result = sqlx::query("UPDATE sessions SET cancelled = 1 WHERE id = ?")
             .bind(id)
             .execute(&self.writer)
             .await?;
+        self.sessions.remove(id);
         not_found_unless_changed(result.rows_affected())
     }
 
     async fn set_session_started(&self, id: &str, at: Option<i64>) -> StoreResult<()> {
+        let _cache = self.cache_lock.lock().await;
         let result = sqlx::query("UPDATE sessions SET started_at = ? WHERE id = ?")
             .bind(at)
             .bind(id)
             .execute(&self.writer)
             .await?;
+        self.sessions.remove(id);
         not_found_unless_changed(result.rows_affected())
     }
 
     async fn set_session_ended(&self, id: &str, at: i64) -> StoreResult<()> {
+        let _cache = self.cache_lock.lock().await;
         // The first end wins: a later call keeps the original time.
         let result =
             sqlx::query("UPDATE sessions SET ended_at = COALESCE(ended_at, ?) WHERE id = ?")
@@ -591,15 +644,18 @@ impl Store for SqliteStore {
                 .bind(id)
                 .execute(&self.writer)
                 .await?;
+        self.sessions.remove(id);
         not_found_unless_changed(result.rows_affected())
     }
 
     async fn set_session_locked(&self, id: &str, locked: bool) -> StoreResult<()> {
+        let _cache = self.cache_lock.lock().await;
         let result = sqlx::query("UPDATE sessions SET locked = ? WHERE id = ?")
             .bind(i64::from(locked))
             .bind(id)
             .execute(&self.writer)
             .await?;
+        self.sessions.remove(id);
         not_found_unless_changed(result.rows_affected())
     }
 
@@ -614,17 +670,6 @@ impl Store for SqliteStore {
         capacity: u32,
         now: i64,
     ) -> StoreResult<JoinOutcome> {
-        let mut tx = self.writer.begin().await?;
-        // A no-op write first: it takes the write lock (SQLite) or the row
-        // lock (PostgreSQL) on the session, so the count below cannot race
-        // another join of the same session.
-        let touched = sqlx::query("UPDATE sessions SET locked = locked WHERE id = ?")
-            .bind(session_id)
-            .execute(&mut *tx)
-            .await?;
-        if touched.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
         let record = ParticipantRecord {
             id: crate::auth::new_id("p"),
             session_id: session_id.to_string(),
@@ -632,11 +677,15 @@ impl Store for SqliteStore {
             removed: false,
             joined_at: now,
         };
+        // One statement, and SQLite runs one writer at a time (this store
+        // has a single writer connection): the count and the insert cannot
+        // race another join. A PostgreSQL backend would lock the session row.
         let inserted = sqlx::query(
             "INSERT INTO participants \
              (id, session_id, name, token_hash, device_hash, address_hash, removed, joined_at) \
              SELECT ?, ?, ?, ?, ?, ?, 0, ? \
-             WHERE (SELECT COUNT(*) FROM participants WHERE session_id = ? AND removed = 0) < ?",
+             WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?) \
+             AND (SELECT COUNT(*) FROM participants WHERE session_id = ? AND removed = 0) < ?",
         )
         .bind(&record.id)
         .bind(session_id)
@@ -646,10 +695,13 @@ impl Store for SqliteStore {
         .bind(address_hash)
         .bind(now)
         .bind(session_id)
+        .bind(session_id)
         .bind(i64::from(capacity))
-        .execute(&mut *tx)
+        .execute(&self.writer)
         .await?;
-        tx.commit().await?;
+        if inserted.rows_affected() == 0 && self.session(session_id).await?.is_none() {
+            return Err(StoreError::NotFound);
+        }
         if inserted.rows_affected() == 0 {
             Ok(JoinOutcome::Full)
         } else {
@@ -858,6 +910,26 @@ mod tests {
             Err(StoreError::NotFound)
         ));
         let sid = &sessions[0].id;
+        // Cached reads follow every write to the record.
+        let read = |id: String| {
+            let s = &s;
+            async move { s.session(&id).await.expect("read").expect("some") }
+        };
+        assert!(!read(sid.clone()).await.locked);
+        s.set_session_locked(sid, true).await.expect("lock");
+        assert!(read(sid.clone()).await.locked);
+        s.set_session_started(sid, Some(1_200))
+            .await
+            .expect("start");
+        assert_eq!(read(sid.clone()).await.started_at, Some(1_200));
+        let other = &sessions[1].id;
+        assert!(!read(other.clone()).await.cancelled);
+        s.cancel_session(other).await.expect("cancel");
+        assert!(read(other.clone()).await.cancelled);
+        assert_eq!(
+            s.group(&g.id).await.expect("group").expect("some").name,
+            "H"
+        );
         s.set_session_ended(sid, 1_500).await.expect("end");
         s.set_session_ended(sid, 1_900).await.expect("end again");
         assert_eq!(
