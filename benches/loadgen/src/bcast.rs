@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::common::{self, parse_stamp, send_text, stamped_text, Shared, Usage, Ws};
+use crate::common::{self, parse_stamp, send_text, stamped_text, Shared, Ws};
 use crate::util::now_micros;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
@@ -257,13 +257,7 @@ pub async fn run(ctx: Shared, framing: Framing, how: Enter, o: Opts) -> Value {
         }
     });
     window.add_permits(o.window);
-    tokio::time::sleep(o.warmup).await;
-    ctx.stats.reset(false);
-    ctx.stats.recording.store(true, Ordering::SeqCst);
-    let usage = Usage::start(ctx.server_pid);
-    tokio::time::sleep(o.duration).await;
-    ctx.stats.recording.store(false, Ordering::SeqCst);
-    let u1 = usage.stop();
+    let u1 = ctx.measure(o.warmup, o.duration).await;
     let secs = u1["seconds"].as_f64().unwrap_or(1.0);
     let delivered = ctx.stats.delivered.load(Ordering::Relaxed);
     let sent = ctx.stats.sent.load(Ordering::Relaxed);
@@ -298,13 +292,7 @@ pub async fn run(ctx: Shared, framing: Framing, how: Enter, o: Opts) -> Value {
             }
         }
     });
-    tokio::time::sleep(o.warmup).await;
-    ctx.stats.reset(false);
-    ctx.stats.recording.store(true, Ordering::SeqCst);
-    let usage = Usage::start(ctx.server_pid);
-    tokio::time::sleep(o.duration).await;
-    ctx.stats.recording.store(false, Ordering::SeqCst);
-    let u2 = usage.stop();
+    let u2 = ctx.measure(o.warmup, o.duration).await;
     driver.abort();
     let secs = u2["seconds"].as_f64().unwrap_or(1.0);
     let delivered = ctx.stats.delivered.load(Ordering::Relaxed);

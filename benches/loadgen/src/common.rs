@@ -30,6 +30,28 @@ pub struct Ctx {
 
 pub type Shared = Arc<Ctx>;
 
+impl Ctx {
+    /// Waits out the warm-up, then records for `duration`; returns the
+    /// server's and the generator's usage over that window.
+    pub async fn measure(
+        &self,
+        warmup: std::time::Duration,
+        duration: std::time::Duration,
+    ) -> Value {
+        tokio::time::sleep(warmup).await;
+        self.stats.reset(false);
+        self.stats
+            .recording
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let usage = Usage::start(self.server_pid);
+        tokio::time::sleep(duration).await;
+        self.stats
+            .recording
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        usage.stop()
+    }
+}
+
 fn ws_config() -> WebSocketConfig {
     // Small buffers: the generator holds up to ~19k sockets.
     WebSocketConfig::default()

@@ -176,13 +176,7 @@ pub async fn w1(ctx: Shared, fac: Facilitator, o: W1Opts) -> Result<Value, Strin
     );
     let join_time = ctx.stats.join_summary();
     let connect_time = ctx.stats.connect_summary();
-    tokio::time::sleep(o.warmup).await;
-    ctx.stats.reset(false);
-    ctx.stats.recording.store(true, Ordering::SeqCst);
-    let usage = Usage::start(ctx.server_pid);
-    tokio::time::sleep(o.duration).await;
-    ctx.stats.recording.store(false, Ordering::SeqCst);
-    let u = usage.stop();
+    let u = ctx.measure(o.warmup, o.duration).await;
     let secs = u["seconds"].as_f64().unwrap_or(1.0);
     let delivered = ctx.stats.delivered.load(Ordering::Relaxed);
     let v = json!({
