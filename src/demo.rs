@@ -3,9 +3,9 @@
 //! now and four weekly sessions after it, so that a newcomer can try
 //! everything at once. Created once: a second start creates nothing.
 
+use crate::app_state::AppState;
 use crate::domain::schedule;
 use crate::domain::SupportResources;
-use crate::startup::AppState;
 use crate::store::GroupInput;
 
 pub const DEMO_EMAIL: &str = "demo@peercircle.local";

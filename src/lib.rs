@@ -7,13 +7,17 @@
 //!   pure state machine ([`session::state`]) that holds every rule of the
 //!   talking stick, breaks and facilitator controls.
 //! - [`store`]: what is kept on disk (SQLite by default), behind a trait.
+//! - [`app_state`]: [`app_state::AppState`], what handlers and connection tasks share.
+//! - [`clock`]: where "now" comes from (tokio's pausable clock in tests).
 //! - [`startup`]: [`startup::Application`] binds, builds the router and runs
 //!   until shut down; `main.rs` only parses the command line.
 //!
 //! Privacy rule for every module: never log message text or display names.
 
 pub mod api;
+pub mod app_state;
 pub mod auth;
+pub mod clock;
 pub mod demo;
 pub mod domain;
 pub mod error;
@@ -26,7 +30,9 @@ pub mod static_files;
 pub mod store;
 pub mod ws;
 
-/// Milliseconds since the Unix epoch, from the system clock.
+/// Milliseconds since the Unix epoch, from the system clock. Code that runs
+/// inside the server takes the time from [`app_state::AppState::now_ms`]
+/// instead, so tests can control it.
 pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }

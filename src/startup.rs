@@ -16,25 +16,13 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::app_state::AppState;
+use crate::clock::SharedClock;
 use crate::ratelimit::AddressLimiter;
 use crate::session::Registry;
 use crate::settings::Settings;
 use crate::store::sqlite::SqliteStore;
 use crate::store::Store;
-
-/// Everything a handler or connection task needs, cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub settings: Arc<Settings>,
-    pub store: Arc<dyn Store>,
-    pub sessions: Arc<Registry>,
-    pub login_limiter: Arc<AddressLimiter>,
-    pub join_limiter: Arc<AddressLimiter>,
-    /// The public base URL, e.g. `http://127.0.0.1:8080`.
-    pub base_url: Arc<str>,
-    /// Fires once when the server shuts down.
-    pub shutdown: CancellationToken,
-}
 
 /// What the demo created on first start, for the start-up banner.
 pub use crate::demo::DemoInfo;
@@ -52,6 +40,15 @@ impl Application {
     /// Opens the store, runs migrations, binds, and creates the demo when the
     /// database is empty and `settings.demo` is on.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        Self::build_with_clock(settings, crate::clock::system()).await
+    }
+
+    /// Like [`Application::build`] with a given clock (tests pass a
+    /// [`crate::clock::TokioClock`] to run timers under `tokio::time::pause`).
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: SharedClock,
+    ) -> anyhow::Result<Application> {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&settings.database).await?);
         let listener = TcpListener::bind(settings.listen).await?;
         let bound: SocketAddr = listener.local_addr()?;
@@ -73,11 +70,13 @@ impl Application {
                 settings.clone(),
                 store.clone(),
                 shutdown.clone(),
+                clock.clone(),
             )),
             settings: settings.clone(),
             store,
             base_url,
             shutdown,
+            clock,
         };
         let demo = if settings.demo {
             crate::demo::ensure_demo(&state).await?

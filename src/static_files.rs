@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use crate::startup::AppState;
+use crate::app_state::AppState;
 
 #[derive(rust_embed::Embed)]
 #[folder = "web-client/"]

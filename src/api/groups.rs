@@ -9,12 +9,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{blocking, ApiJson, FacilitatorAuth};
+use crate::app_state::AppState;
 use crate::domain::{
     AccessCode, Agreement, Capacity, Description, Email, GroupName, SupportResources, TimeZoneName,
     ValidationError,
 };
 use crate::error::ApiError;
-use crate::startup::AppState;
 use crate::store::{AuditEntry, Facilitator, Group, GroupInput, SupportResource};
 
 /// The body of `POST /api/groups` and `PUT /api/groups/{id}`.
@@ -196,7 +196,7 @@ async fn audit(
         action: action.to_string(),
         target: None,
         detail,
-        at: crate::now_ms(),
+        at: state.now_ms(),
     };
     if let Err(e) = state.store.audit(&entry).await {
         tracing::error!(error = %e, group = %group_id, action, "could not write the audit log");

@@ -13,8 +13,8 @@ use super::{
     blocking, rate_limit, request_token, set_cookie, ApiJson, ClientAddr, FacilitatorAuth,
     TOKEN_COOKIE,
 };
+use crate::app_state::AppState;
 use crate::error::ApiError;
-use crate::startup::AppState;
 
 #[derive(Deserialize)]
 pub(super) struct LoginBody {
@@ -36,7 +36,7 @@ pub(super) async fn login(
     ClientAddr(ip): ClientAddr,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, ApiError> {
-    let now = crate::now_ms();
+    let now = state.now_ms();
     rate_limit(&state.login_limiter, ip, now)?;
     let wrong =
         || ApiError::unauthorized("That e-mail address and password don't match an account.");

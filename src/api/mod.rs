@@ -23,8 +23,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::de::DeserializeOwned;
 
+use crate::app_state::AppState;
 use crate::error::ApiError;
-use crate::startup::AppState;
 use crate::store::{Facilitator, Store};
 
 /// The facilitator's login cookie.

@@ -12,10 +12,10 @@ use super::groups::own_group;
 use super::{
     blocking, cookie, rate_limit, set_cookie, ApiJson, ClientAddr, FacilitatorAuth, DEVICE_COOKIE,
 };
+use crate::app_state::AppState;
 use crate::domain::schedule::{self, rfc3339};
 use crate::domain::{AccessCode, DisplayName, TimeZoneName};
 use crate::error::ApiError;
-use crate::startup::AppState;
 use crate::store::{AuditEntry, Group, JoinOutcome, Phase, SessionRecord};
 
 /// A year, for the device cookie's lifetime.
@@ -100,7 +100,7 @@ pub(super) async fn schedule(
             action: "session.schedule".into(),
             target: None,
             detail: Some(format!("count={} minutes={minutes}", created.len())),
-            at: crate::now_ms(),
+            at: state.now_ms(),
         },
     )
     .await;
@@ -124,7 +124,7 @@ pub(super) async fn list(
     Path(group_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let group = own_group(&state, &group_id, &who).await?;
-    let now = crate::now_ms();
+    let now = state.now_ms();
     let sessions = state.store.sessions_of_group(&group.id, now).await?;
     let out: Vec<Value> = sessions
         .iter()
@@ -163,7 +163,7 @@ pub(super) async fn cancel(
             action: "session.cancel".into(),
             target: None,
             detail: None,
-            at: crate::now_ms(),
+            at: state.now_ms(),
         },
     )
     .await;
@@ -184,7 +184,7 @@ pub(super) async fn card(
         }
     }
     let joined = state.store.count_participants(&session.id).await?;
-    let now = crate::now_ms();
+    let now = state.now_ms();
     // A running session knows whether it is paused; the record does not.
     let phase = match state.sessions.live_phase(&session.id).await {
         Some(live) if session.phase(now, lobby_ms(&state)) != Phase::Ended => live.as_str(),
@@ -203,6 +203,7 @@ pub(super) async fn card(
         },
         "starts_at": rfc3339(session.starts_at),
         "ends_at": rfc3339(session.ends_at),
+        "doors_open_at": rfc3339(session.starts_at - lobby_ms(&state)),
         "phase": phase,
         "cancelled": session.cancelled,
         "facilitators": names,
@@ -230,7 +231,7 @@ pub(super) async fn calendar(
             url: join_url(&state, &s.id),
         })
         .collect();
-    let body = crate::ics::calendar(&group.name, &state.base_url, &events, crate::now_ms());
+    let body = crate::ics::calendar(&group.name, &state.base_url, &events, state.now_ms());
     Ok((
         [
             (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
@@ -260,7 +261,7 @@ pub(super) async fn join(
     Path(session_id): Path<String>,
     body: Result<ApiJson<JoinBody>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let now = crate::now_ms();
+    let now = state.now_ms();
     rate_limit(&state.join_limiter, ip, now)?;
     let ApiJson(body) = body?;
     if body.agree != Some(true) {

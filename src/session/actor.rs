@@ -22,6 +22,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::state::{Audience, Command, Config, Event, Phase, Refusal, Role, SessionState};
+use crate::clock::SharedClock;
 use crate::settings::Settings;
 use crate::store::{AuditEntry, SessionRecord, Store};
 
@@ -217,6 +218,7 @@ pub(crate) struct Actor {
     sockets_of: HashMap<String, usize>,
     refs: HashMap<String, RefCache>,
     shutdown: CancellationToken,
+    clock: SharedClock,
     /// Stopped from outside: refuse everything, exit once empty.
     stopped: bool,
 }
@@ -240,8 +242,9 @@ impl Actor {
         settings: Arc<Settings>,
         store: Arc<dyn Store>,
         shutdown: CancellationToken,
+        clock: SharedClock,
     ) -> Self {
-        let now = crate::now_ms();
+        let now = clock.now_ms();
         let state = SessionState::new(
             state_config(&settings),
             record.started_at.is_some(),
@@ -262,6 +265,7 @@ impl Actor {
             sockets_of: HashMap::new(),
             refs: HashMap::new(),
             shutdown,
+            clock,
             stopped: false,
         }
     }
@@ -272,7 +276,7 @@ impl Actor {
         tracing::debug!(session = %self.session_id, epoch = %self.epoch, "session actor started");
         loop {
             let deadline = self.state.next_deadline().map(|at| {
-                let wait = (at - crate::now_ms()).max(0) as u64;
+                let wait = (at - self.clock.now_ms()).max(0) as u64;
                 Instant::now() + Duration::from_millis(wait)
             });
             tokio::select! {
@@ -286,7 +290,7 @@ impl Actor {
                         None => std::future::pending::<()>().await,
                     }
                 } => {
-                    let now = crate::now_ms();
+                    let now = self.clock.now_ms();
                     let events = self.state.tick(now);
                     self.publish(now, events);
                 }
@@ -307,7 +311,7 @@ impl Actor {
 
     fn handle(&mut self, msg: ActorMsg) {
         // A timer already due goes first, so the input sees the current stick.
-        let now = crate::now_ms();
+        let now = self.clock.now_ms();
         if self.state.next_deadline().is_some_and(|d| d <= now) {
             let events = self.state.tick(now);
             self.publish(now, events);
@@ -360,7 +364,7 @@ impl Actor {
                 reason: "removed",
             });
         }
-        let now = crate::now_ms();
+        let now = self.clock.now_ms();
         let first_socket = self.sockets_of.get(&member.id).copied().unwrap_or(0) == 0;
         if first_socket {
             match self
@@ -426,7 +430,7 @@ impl Actor {
     /// The session was cancelled or its group deleted: everyone is told and
     /// closed with 4004; the actor then stops.
     fn stop(&mut self, reason: &'static str) {
-        let now = crate::now_ms();
+        let now = self.clock.now_ms();
         self.seq += 1;
         let event = Event {
             kind: "phase",
@@ -468,7 +472,7 @@ impl Actor {
         *count = count.saturating_sub(1);
         if *count == 0 {
             self.sockets_of.remove(&c.member_id);
-            let now = crate::now_ms();
+            let now = self.clock.now_ms();
             let events = self.state.disconnect(now, &c.member_id);
             self.publish(now, events);
         }
@@ -499,7 +503,7 @@ impl Actor {
                 return;
             }
         }
-        let now = crate::now_ms();
+        let now = self.clock.now_ms();
         let kind = command.kind();
         let facilitator_only = command.facilitator_only();
         let target = command.target().map(str::to_string);

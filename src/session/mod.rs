@@ -19,6 +19,7 @@ use tokio_util::task::TaskTracker;
 
 pub use actor::{Member, Outbound, SessionHandle};
 
+use crate::clock::SharedClock;
 use crate::settings::Settings;
 use crate::store::{SessionRecord, Store};
 
@@ -30,6 +31,7 @@ pub struct Registry {
     settings: Arc<Settings>,
     store: Arc<dyn Store>,
     shutdown: CancellationToken,
+    clock: SharedClock,
     sessions: Arc<DashMap<String, SessionHandle>>,
     tasks: TaskTracker,
     next_instance: AtomicU64,
@@ -43,11 +45,13 @@ impl Registry {
         settings: Arc<Settings>,
         store: Arc<dyn Store>,
         shutdown: CancellationToken,
+        clock: SharedClock,
     ) -> Self {
         Self {
             settings,
             store,
             shutdown,
+            clock,
             sessions: Arc::new(DashMap::new()),
             tasks: TaskTracker::new(),
             next_instance: AtomicU64::new(1),
@@ -117,6 +121,7 @@ impl Registry {
             self.settings.clone(),
             self.store.clone(),
             self.shutdown.clone(),
+            self.clock.clone(),
         );
         let sessions = self.sessions.clone();
         let id = record.id.clone();

@@ -25,13 +25,13 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::app_state::AppState;
 use crate::auth::token_hash;
 use crate::session::actor::{
     JoinRefused, CLOSE_BAD_HELLO, CLOSE_ENDED, CLOSE_GOING_AWAY, CLOSE_REMOVED,
 };
 use crate::session::state::{Command, Role};
 use crate::session::{Member, Outbound, SessionHandle};
-use crate::startup::AppState;
 use crate::store::Phase;
 
 /// Close codes for limits (RFC 6455).
@@ -216,7 +216,7 @@ async fn authenticate(
             }
         }
         Ok(None) => {
-            let now = crate::now_ms();
+            let now = state.now_ms();
             match store.facilitator_by_token(&hash, now).await {
                 Ok(Some(f)) => match store.is_group_facilitator(&record.group_id, &f.id).await {
                     Ok(true) => Member {
@@ -234,7 +234,7 @@ async fn authenticate(
         Err(_) => return Err(internal),
     };
     let lobby_ms = i64::from(state.settings.lobby_minutes) * 60_000;
-    if record.phase(crate::now_ms(), lobby_ms) == Phase::Ended {
+    if record.phase(state.now_ms(), lobby_ms) == Phase::Ended {
         return Err((CLOSE_ENDED, "session ended"));
     }
     Ok((member, record))

@@ -6,8 +6,9 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use peercircle::app_state::AppState;
 use peercircle::settings::Settings;
-use peercircle::startup::{AppState, Application};
+use peercircle::startup::Application;
 use peercircle::store::{Facilitator, Store};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
