@@ -75,7 +75,7 @@ pub mod snapshot;
 mod stick;
 pub mod view;
 
-#[cfg(any())]
+#[cfg(test)]
 mod props;
 #[cfg(test)]
 mod tests;
