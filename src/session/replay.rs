@@ -75,8 +75,8 @@ impl ReplayLog {
     fn trim(&mut self, now: Millis) {
         let cap = HARD_CAP.max(self.limits.events);
         while let Some(front) = self.entries.front() {
-            let old_enough = self.entries.len() > self.limits.events
-                && now - front.at > self.limits.window_ms;
+            let old_enough =
+                self.entries.len() > self.limits.events && now - front.at > self.limits.window_ms;
             let too_big = self.bytes > self.limits.max_bytes && self.entries.len() > 1;
             if old_enough || too_big || self.entries.len() > cap {
                 self.bytes -= front.bytes.len();

@@ -211,10 +211,14 @@ fn build(setup: &Setup) -> SessionState {
 /// Runs one step, returning its outcome.
 fn run(s: &mut SessionState, now: Millis, op: &Op) -> Outcome {
     match op {
-        Op::Connect(i) => s.connect(now, IDS[*i], IDS[*i], role(*i)).map(|e| (e, None)),
+        Op::Connect(i) => s
+            .connect(now, IDS[*i], IDS[*i], role(*i))
+            .map(|e| (e, None)),
         Op::Disconnect(i) => Ok((s.disconnect(now, IDS[*i]), None)),
         Op::Tick => Ok((s.tick(now), None)),
-        Op::Cmd(i, cmd) => s.apply(now, IDS[*i], cmd.clone()).map(|a| (a.events, a.page)),
+        Op::Cmd(i, cmd) => s
+            .apply(now, IDS[*i], cmd.clone())
+            .map(|a| (a.events, a.page)),
     }
 }
 
@@ -227,10 +231,17 @@ fn view(s: &SessionState, viewer: &str) -> serde_json::Value {
 fn fixture_kinds() -> &'static HashSet<String> {
     static KINDS: std::sync::OnceLock<HashSet<String>> = std::sync::OnceLock::new();
     KINDS.get_or_init(|| {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/protocol/events");
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/protocol/events");
         std::fs::read_dir(dir)
             .expect("the fixtures exist")
-            .filter_map(|e| e.ok()?.path().file_stem()?.to_str().map(|s| s.split('.').next().unwrap_or(s).to_string()))
+            .filter_map(|e| {
+                e.ok()?
+                    .path()
+                    .file_stem()?
+                    .to_str()
+                    .map(|s| s.split('.').next().unwrap_or(s).to_string())
+            })
             .collect()
     })
 }
@@ -310,7 +321,10 @@ fn check_events(events: &[Event]) -> Result<(), TestCaseError> {
         );
         match e {
             Event::Dm { from, to, .. } => {
-                prop_assert_eq!(e.audience(), Audience::FacilitatorsAnd([from.clone(), to.clone()]))
+                prop_assert_eq!(
+                    e.audience(),
+                    Audience::FacilitatorsAnd([from.clone(), to.clone()])
+                )
             }
             Event::Reported { .. } | Event::HelpRequested { .. } | Event::MarkedSeen { .. } => {
                 prop_assert_eq!(e.audience(), Audience::Facilitators)
@@ -364,7 +378,12 @@ fn check_outcome(
         if m.is_participant() {
             prop_assert_eq!(before.phase, Phase::Live);
             if room.is_main() && before.mode != Mode::Open {
-                prop_assert_eq!(before.holder().map(|h| h.as_str()), Some(id), "{} spoke out of turn", id);
+                prop_assert_eq!(
+                    before.holder().map(|h| h.as_str()),
+                    Some(id),
+                    "{} spoke out of turn",
+                    id
+                );
             }
         }
     }

@@ -303,6 +303,8 @@ fn need_help_reaches_facilitators_only_even_when_muted_or_paused() {
     assert_eq!(inbox.as_array().map(Vec::len), Some(2));
     assert_eq!(inbox[0]["kind"], "help_requested");
     assert_eq!(inbox[0]["from"], "p1");
-    assert_eq!(serde_json::to_value(h.s.view("p2")).unwrap()["inbox"], json!([]));
+    assert_eq!(
+        serde_json::to_value(h.s.view("p2")).unwrap()["inbox"],
+        json!([])
+    );
 }
-
