@@ -13,6 +13,7 @@ use super::{
     blocking, cookie, rate_limit, set_cookie, ApiJson, ClientAddr, FacilitatorAuth, DEVICE_COOKIE,
 };
 use crate::app_state::AppState;
+use crate::domain::names::{impersonates, impersonation_error};
 use crate::domain::schedule::{self, rfc3339};
 use crate::domain::{AccessCode, DisplayName, TimeZoneName};
 use crate::error::ApiError;
@@ -66,6 +67,17 @@ async fn group_or_404(state: &AppState, id: &str) -> Result<Group, ApiError> {
         .group(id)
         .await?
         .ok_or_else(|| ApiError::not_found("There is no such group."))
+}
+
+/// The names of a group's facilitators, as people see them.
+async fn facilitator_names(state: &AppState, group: &Group) -> Result<Vec<String>, ApiError> {
+    let mut names = Vec::with_capacity(group.facilitators.len());
+    for id in &group.facilitators {
+        if let Some(f) = state.store.facilitator(id).await? {
+            names.push(f.name);
+        }
+    }
+    Ok(names)
 }
 
 async fn audit(state: &AppState, entry: AuditEntry) {
@@ -177,12 +189,7 @@ pub(super) async fn card(
 ) -> Result<Json<Value>, ApiError> {
     let session = session_or_404(&state, &session_id).await?;
     let group = group_or_404(&state, &session.group_id).await?;
-    let mut names = Vec::with_capacity(group.facilitators.len());
-    for id in &group.facilitators {
-        if let Some(f) = state.store.facilitator(id).await? {
-            names.push(f.name);
-        }
-    }
+    let names = facilitator_names(&state, &group).await?;
     let joined = state.store.count_participants(&session.id).await?;
     let now = state.now_ms();
     // A running session knows whether it is paused; the record does not.
@@ -296,6 +303,9 @@ pub(super) async fn join(
         ));
     }
     let group = group_or_404(&state, &session.group_id).await?;
+    if impersonates(&name, &facilitator_names(&state, &group).await?) {
+        return Err(impersonation_error().into());
+    }
     let existing_device = cookie(&headers, DEVICE_COOKIE);
     let new_device = existing_device.is_none().then(crate::auth::new_token);
     let device = existing_device.as_deref().or(new_device.as_deref());
