@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app_state::AppState;
 use crate::clock::SharedClock;
-use crate::ratelimit::AddressLimiter;
+use crate::ratelimit::{AddressLimiter, HashGate};
 use crate::session::Registry;
 use crate::settings::Settings;
 use crate::store::sqlite::SqliteStore;
@@ -65,6 +65,10 @@ impl Application {
                 settings.join_per_minute,
                 60_000,
                 !settings.rate_limit_loopback,
+            )),
+            hashing: Arc::new(HashGate::new(
+                settings.hash_concurrency,
+                Duration::from_millis(settings.hash_wait_ms.into()),
             )),
             sessions: Arc::new(Registry::new(
                 settings.clone(),

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::groups::own_group;
 use super::{
-    blocking, cookie, rate_limit, set_cookie, ApiJson, ClientAddr, FacilitatorAuth, DEVICE_COOKIE,
+    cookie, hashing, rate_limit, set_cookie, ApiJson, ClientAddr, FacilitatorAuth, DEVICE_COOKIE,
 };
 use crate::app_state::AppState;
 use crate::domain::names::{impersonates, impersonation_error};
@@ -37,6 +37,11 @@ pub(super) struct ScheduleBody {
 
 fn lobby_ms(state: &AppState) -> i64 {
     i64::from(state.settings.lobby_minutes) * 60_000
+}
+
+/// Un-arrived joins made at or before this time no longer hold a place.
+fn held_since(state: &AppState, now: i64) -> i64 {
+    now - i64::from(state.settings.join_hold_secs) * 1000
 }
 
 fn phase_name(phase: Phase) -> &'static str {
@@ -190,7 +195,10 @@ pub(super) async fn card(
     let session = session_or_404(&state, &session_id).await?;
     let group = group_or_404(&state, &session.group_id).await?;
     let names = facilitator_names(&state, &group).await?;
-    let joined = state.store.count_participants(&session.id).await?;
+    let joined = state
+        .store
+        .count_participants(&session.id, held_since(&state, state.now_ms()))
+        .await?;
     let now = state.now_ms();
     // A running session knows whether it is paused; the record does not.
     let phase = match state.sessions.live_phase(&session.id).await {
@@ -332,7 +340,7 @@ pub(super) async fn join(
         let ok = match AccessCode::parse(&given) {
             Ok(code) => {
                 let code = code.as_str().to_string();
-                blocking(move || crate::auth::verify_password(&code, &hash)).await?
+                hashing(&state, move || crate::auth::verify_password(&code, &hash)).await?
             }
             Err(_) => false,
         };
@@ -353,6 +361,7 @@ pub(super) async fn join(
             Some(&address_hash),
             group.capacity,
             now,
+            held_since(&state, now),
         )
         .await?;
     let participant = match outcome {

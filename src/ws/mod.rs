@@ -209,6 +209,7 @@ async fn authenticate(
             if p.removed {
                 return Err((CLOSE_REMOVED, "removed"));
             }
+            crate::api::participants::note_arrival(state, &p).await;
             Member {
                 id: p.id,
                 name: p.name,

@@ -48,6 +48,8 @@ export async function startServer(facilitator, extraEnv = {}) {
     PEERCIRCLE_DATABASE: `sqlite://${join(dir, 'peercircle.db')}`,
     PEERCIRCLE_DEMO: 'false',
     PEERCIRCLE_LOG: 'warn',
+    // Every test browser joins from 127.0.0.1, which is rate-limited by default.
+    PEERCIRCLE_RATE_LIMIT_LOOPBACK: 'false',
     ...extraEnv,
   };
   const add = spawnSync(binary, ['facilitator', 'add', '--email', facilitator.email, '--name', facilitator.name, '--password-stdin'], {
