@@ -24,6 +24,8 @@ pub struct AppState {
     pub hashing: Arc<HashGate>,
     /// The public base URL, e.g. `http://127.0.0.1:8080`.
     pub base_url: Arc<str>,
+    /// The address the listener is bound to (the real port, also in tests).
+    pub bound: std::net::SocketAddr,
     /// Fires once when the server shuts down.
     pub shutdown: CancellationToken,
     /// Where "now" comes from (the wall clock; tokio's clock in tests).

@@ -104,6 +104,69 @@ impl SqliteStore {
     }
 }
 
+/// An exclusive OS lock on `<database>.lock`, held for the life of the
+/// server: a second server on the same SQLite file would serve stale cached
+/// records and ignore the first one's sessions, so it refuses to start.
+/// Command-line tools (`facilitator add`, `migrate`) do not take it.
+#[derive(Debug)]
+pub struct DatabaseLock {
+    _file: std::fs::File,
+}
+
+/// Takes the [`DatabaseLock`] of the database at `url`; `None` for an
+/// in-memory database (nobody else can open it). Fails with a clear message
+/// when another process holds it.
+pub fn lock_database(url: &str) -> anyhow::Result<Option<DatabaseLock>> {
+    use std::io::{Read, Seek, Write};
+    if is_in_memory(url) {
+        return Ok(None);
+    }
+    let options = SqliteConnectOptions::from_str(url)
+        .with_context(|| format!("bad database URL {url:?}"))?;
+    let database = options.get_filename().to_path_buf();
+    if let Some(dir) = database.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the database folder {}", dir.display()))?;
+    }
+    let mut path = database.clone().into_os_string();
+    path.push(".lock");
+    let path = std::path::PathBuf::from(path);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {
+            // Who holds it, for the message a second server prints.
+            let _ = file.set_len(0);
+            let _ = file.write_all(format!("{}\n", std::process::id()).as_bytes());
+            Ok(Some(DatabaseLock { _file: file }))
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.rewind();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            let who = if holder.is_empty() {
+                String::new()
+            } else {
+                format!(" (process {holder})")
+            };
+            anyhow::bail!(
+                "Another peercircle server{who} is already using the database {}. \
+                 Only one server may use a database file at a time: stop the other one first.",
+                database.display()
+            )
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}
+
 fn is_in_memory(url: &str) -> bool {
     let rest = url
         .strip_prefix("sqlite://")
