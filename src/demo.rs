@@ -115,7 +115,10 @@ mod tests {
 
     #[test]
     fn the_known_password_is_for_loopback_only() {
-        assert_eq!(demo_password("127.0.0.1".parse().expect("ip")), DEMO_PASSWORD);
+        assert_eq!(
+            demo_password("127.0.0.1".parse().expect("ip")),
+            DEMO_PASSWORD
+        );
         assert_eq!(demo_password("::1".parse().expect("ip")), DEMO_PASSWORD);
         let open = demo_password("0.0.0.0".parse().expect("ip"));
         assert_ne!(open, DEMO_PASSWORD);

@@ -71,7 +71,11 @@ fn listen_authority(authority: &str, bound: SocketAddr) -> bool {
     if host.eq_ignore_ascii_case("localhost") {
         return bound.ip().is_loopback() || bound.ip().is_unspecified();
     }
-    let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() else {
+    let Ok(ip) = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    else {
         return false;
     };
     bound.ip().is_unspecified() || ip.to_canonical() == bound.ip().to_canonical()
@@ -118,50 +122,145 @@ mod tests {
 
     #[test]
     fn no_origin_is_not_a_browser_and_passes() {
-        assert!(origin_allowed(&[], "http://127.0.0.1:8080", local(), &headers(None, None)));
+        assert!(origin_allowed(
+            &[],
+            "http://127.0.0.1:8080",
+            local(),
+            &headers(None, None)
+        ));
     }
 
     #[test]
     fn the_listen_address_and_localhost_are_same_origin() {
         let base = "http://127.0.0.1:8080";
-        assert!(check(&[], base, local(), "http://127.0.0.1:8080", "127.0.0.1:8080"));
-        assert!(check(&[], base, local(), "http://localhost:8080", "localhost:8080"));
-        assert!(!check(&[], base, local(), "http://localhost:9999", "localhost:9999"));
+        assert!(check(
+            &[],
+            base,
+            local(),
+            "http://127.0.0.1:8080",
+            "127.0.0.1:8080"
+        ));
+        assert!(check(
+            &[],
+            base,
+            local(),
+            "http://localhost:8080",
+            "localhost:8080"
+        ));
+        assert!(!check(
+            &[],
+            base,
+            local(),
+            "http://localhost:9999",
+            "localhost:9999"
+        ));
         let v6: SocketAddr = "[::1]:8080".parse().expect("addr");
-        assert!(check(&[], "http://[::1]:8080", v6, "http://[::1]:8080", "[::1]:8080"));
+        assert!(check(
+            &[],
+            "http://[::1]:8080",
+            v6,
+            "http://[::1]:8080",
+            "[::1]:8080"
+        ));
     }
 
     #[test]
     fn a_rebound_host_name_is_refused_even_with_a_matching_host_header() {
         // evil.example resolves to 127.0.0.1: Origin and Host agree, and still no.
         let base = "http://127.0.0.1:8080";
-        assert!(!check(&[], base, local(), "http://evil.example:8080", "evil.example:8080"));
-        assert!(!check(&[], base, local(), "http://evil.example", "evil.example"));
+        assert!(!check(
+            &[],
+            base,
+            local(),
+            "http://evil.example:8080",
+            "evil.example:8080"
+        ));
+        assert!(!check(
+            &[],
+            base,
+            local(),
+            "http://evil.example",
+            "evil.example"
+        ));
         assert!(!check(&[], base, local(), "null", "127.0.0.1:8080"));
         // Another page on this machine (another port) is another origin.
-        assert!(!check(&[], base, local(), "http://127.0.0.1:3000", "127.0.0.1:8080"));
+        assert!(!check(
+            &[],
+            base,
+            local(),
+            "http://127.0.0.1:3000",
+            "127.0.0.1:8080"
+        ));
     }
 
     #[test]
     fn bound_to_all_interfaces_any_local_ip_literal_on_our_port_passes() {
         let any: SocketAddr = "0.0.0.0:8080".parse().expect("addr");
         let base = "http://0.0.0.0:8080";
-        assert!(check(&[], base, any, "http://192.168.1.20:8080", "192.168.1.20:8080"));
+        assert!(check(
+            &[],
+            base,
+            any,
+            "http://192.168.1.20:8080",
+            "192.168.1.20:8080"
+        ));
         assert!(!check(&[], base, any, "http://pc.lan:8080", "pc.lan:8080"));
-        assert!(!check(&[], base, any, "http://192.168.1.20:8080", "192.168.1.21:8080"));
+        assert!(!check(
+            &[],
+            base,
+            any,
+            "http://192.168.1.20:8080",
+            "192.168.1.21:8080"
+        ));
         // Bound to one address: another IP literal is not us.
         let one: SocketAddr = "192.168.1.20:8080".parse().expect("addr");
-        assert!(!check(&[], base, one, "http://10.0.0.1:8080", "10.0.0.1:8080"));
+        assert!(!check(
+            &[],
+            base,
+            one,
+            "http://10.0.0.1:8080",
+            "10.0.0.1:8080"
+        ));
     }
 
     #[test]
     fn configured_hosts_pass_whatever_the_host_header_says() {
         let base = "https://circle.example.org";
-        assert!(check(&[], base, local(), "https://circle.example.org", "127.0.0.1:8080"));
-        assert!(check(&[], base, local(), "https://CIRCLE.example.org/", "x"));
-        assert!(!check(&[], base, local(), "https://other.example.org", "other.example.org"));
+        assert!(check(
+            &[],
+            base,
+            local(),
+            "https://circle.example.org",
+            "127.0.0.1:8080"
+        ));
+        assert!(check(
+            &[],
+            base,
+            local(),
+            "https://CIRCLE.example.org/",
+            "x"
+        ));
+        assert!(!check(
+            &[],
+            base,
+            local(),
+            "https://other.example.org",
+            "other.example.org"
+        ));
         let allowed = ["https://app.example.org"];
-        assert!(check(&allowed, base, local(), "https://app.example.org", "x"));
-        assert!(check(&["*"], base, local(), "https://anything.example", "x"));
+        assert!(check(
+            &allowed,
+            base,
+            local(),
+            "https://app.example.org",
+            "x"
+        ));
+        assert!(check(
+            &["*"],
+            base,
+            local(),
+            "https://anything.example",
+            "x"
+        ));
     }
 }

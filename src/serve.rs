@@ -229,8 +229,7 @@ impl Activity {
     }
 
     fn stamp(&self, at: Instant) -> u64 {
-        u64::try_from(at.saturating_duration_since(self.base).as_millis())
-            .unwrap_or(u64::MAX - 1)
+        u64::try_from(at.saturating_duration_since(self.base).as_millis()).unwrap_or(u64::MAX - 1)
             + 1
     }
 
@@ -245,9 +244,9 @@ impl Activity {
         }
         if self.head_started.load(Ordering::Acquire) == 0 {
             let now = self.stamp(Instant::now());
-            let _ =
-                self.head_started
-                    .compare_exchange(0, now, Ordering::AcqRel, Ordering::Acquire);
+            let _ = self
+                .head_started
+                .compare_exchange(0, now, Ordering::AcqRel, Ordering::Acquire);
         }
     }
 
@@ -422,9 +421,15 @@ mod tests {
         let first = open.try_take(a).expect("first");
         let _second = open.try_take(a).expect("second");
         assert!(open.try_take(a).is_none(), "the third is refused");
-        assert!(open.try_take(b).is_some(), "another address is not affected");
+        assert!(
+            open.try_take(b).is_some(),
+            "another address is not affected"
+        );
         drop(first);
-        assert!(open.try_take(a).is_some(), "a closed connection frees its place");
+        assert!(
+            open.try_take(a).is_some(),
+            "a closed connection frees its place"
+        );
         let unlimited = Arc::new(PerAddress::new(0));
         let all: Vec<Slot> = (0..100).filter_map(|_| unlimited.try_take(a)).collect();
         assert_eq!(all.len(), 100);
@@ -441,7 +446,10 @@ mod tests {
         let start = Instant::now();
         let a = Activity::new();
         // Connected, nothing sent: the header clock runs from the connect.
-        assert_eq!(a.verdict(&limits, start + Duration::from_secs(9)), Verdict::Wait);
+        assert_eq!(
+            a.verdict(&limits, start + Duration::from_secs(9)),
+            Verdict::Wait
+        );
         assert_eq!(
             a.verdict(&limits, start + Duration::from_secs(10)),
             Verdict::HeadersTooSlow

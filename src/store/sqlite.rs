@@ -121,8 +121,8 @@ pub fn lock_database(url: &str) -> anyhow::Result<Option<DatabaseLock>> {
     if is_in_memory(url) {
         return Ok(None);
     }
-    let options = SqliteConnectOptions::from_str(url)
-        .with_context(|| format!("bad database URL {url:?}"))?;
+    let options =
+        SqliteConnectOptions::from_str(url).with_context(|| format!("bad database URL {url:?}"))?;
     let database = options.get_filename().to_path_buf();
     if let Some(dir) = database.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)

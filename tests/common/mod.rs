@@ -49,7 +49,27 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
 /// Starts a server on a given folder (kept alive by the returned app) with
 /// given settings.
 pub async fn spawn_app_in(dir: TempDir, settings: Settings) -> TestApp {
-    let app = Application::build(settings.clone())
+    spawn_app_in_with_clock(dir, settings, peercircle::clock::system()).await
+}
+
+/// Like [`spawn_app_with`], with the server's clock given (a test moves it).
+pub async fn spawn_app_with_clock(
+    change: impl FnOnce(&mut Settings),
+    clock: peercircle::clock::SharedClock,
+) -> TestApp {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let db = dir.path().join("data").join("peercircle.db");
+    let mut settings = Settings::for_tests(format!("sqlite://{}", db.display()));
+    change(&mut settings);
+    spawn_app_in_with_clock(dir, settings, clock).await
+}
+
+async fn spawn_app_in_with_clock(
+    dir: TempDir,
+    settings: Settings,
+    clock: peercircle::clock::SharedClock,
+) -> TestApp {
+    let app = Application::build_with_clock(settings.clone(), clock)
         .await
         .expect("the application builds");
     let addr = SocketAddr::from(([127, 0, 0, 1], app.port()));
