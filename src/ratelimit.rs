@@ -15,17 +15,27 @@ use std::time::Duration;
 use dashmap::DashMap;
 use tokio::sync::Semaphore;
 
-/// Runs password hashing on the blocking pool, at most `permits` at once.
-/// A caller waits at most `wait` for a slot, then gets [`GateError::Busy`].
-/// The slot is held by the hashing itself, not by the caller: a client that
-/// hangs up mid-hash does not free a slot while its hash still runs.
+/// Runs password hashing on a few dedicated threads, at most `permits` at
+/// once. A caller waits at most `wait` for a slot, then gets
+/// [`GateError::Busy`]. The slot is held by the hashing itself, not by the
+/// caller: a client that hangs up mid-hash does not free a slot while its
+/// hash still runs.
+///
+/// Dedicated threads rather than tokio's blocking pool: each thread that
+/// ever ran argon2 keeps its ~19 MiB in its malloc arena, and the blocking
+/// pool hands successive hashes to many threads (a burst of 150 wrong
+/// logins peaked near 480 MB that way); `permits` threads keep it to
+/// `permits` × 19 MiB.
 pub struct HashGate {
     permits: Arc<Semaphore>,
     size: usize,
     wait: Duration,
+    jobs: std::sync::mpsc::Sender<Job>,
     running: Arc<AtomicUsize>,
     peak: Arc<AtomicUsize>,
 }
+
+type Job = Box<dyn FnOnce() + Send>;
 
 /// Why [`HashGate::run`] did not run the work.
 #[derive(Debug, thiserror::Error)]
@@ -33,23 +43,46 @@ pub enum GateError {
     /// Every slot stayed taken for the whole wait.
     #[error("every hashing slot is busy")]
     Busy,
-    /// The blocking task panicked or was cancelled.
+    /// The work panicked, or the hashing threads are gone.
     #[error("the hashing task failed: {0}")]
     Failed(String),
 }
 
 impl HashGate {
-    /// `permits` slots (0: one per CPU core), waiting at most `wait`.
+    /// `permits` slots and threads (0: one per CPU core), waiting at most `wait`.
     pub fn new(permits: usize, wait: Duration) -> Self {
         let size = if permits == 0 {
             std::thread::available_parallelism().map_or(2, |n| n.get())
         } else {
             permits
         };
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..size {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("peercircle-hash-{i}"))
+                .spawn(move || loop {
+                    // The guard is dropped before the job runs.
+                    let next = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    match next {
+                        // A panicking job loses its answer, not the thread.
+                        Ok(job) => {
+                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                        }
+                        // The gate is gone: the thread ends.
+                        Err(_) => break,
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a hashing thread");
+            }
+        }
         Self {
             permits: Arc::new(Semaphore::new(size)),
             size,
             wait,
+            jobs,
             running: Arc::new(AtomicUsize::new(0)),
             peak: Arc::new(AtomicUsize::new(0)),
         }
@@ -70,7 +103,7 @@ impl HashGate {
         self.wait.as_secs().max(1)
     }
 
-    /// Runs `work` on the blocking pool once a slot is free.
+    /// Runs `work` on a hashing thread once a slot is free.
     pub async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
@@ -82,16 +115,23 @@ impl HashGate {
             .map_err(|_| GateError::Busy)?;
         let running = self.running.clone();
         let peak = self.peak.clone();
-        tokio::task::spawn_blocking(move || {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
             let now = running.fetch_add(1, Ordering::AcqRel) + 1;
             peak.fetch_max(now, Ordering::AcqRel);
-            let out = work();
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
             running.fetch_sub(1, Ordering::AcqRel);
             drop(permit);
-            out
-        })
-        .await
-        .map_err(|e| GateError::Failed(e.to_string()))
+            let _ = answer.send(out);
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| GateError::Failed("the hashing threads are gone".into()))?;
+        match answered.await {
+            Ok(Ok(out)) => Ok(out),
+            Ok(Err(_)) => Err(GateError::Failed("the hashing work panicked".into())),
+            Err(_) => Err(GateError::Failed("the hashing thread stopped".into())),
+        }
     }
 }
 

@@ -938,7 +938,10 @@ async fn concurrent_joins_never_exceed_capacity() {
     }
     assert_eq!((ok, full), (5, 15));
     assert_eq!(
-        app.store.count_participants(&session, 0).await.expect("count"),
+        app.store
+            .count_participants(&session, 0)
+            .await
+            .expect("count"),
         5
     );
 }

@@ -242,7 +242,7 @@ fn forwarded_client(headers: &HeaderMap, proxies: u32) -> Option<IpAddr> {
         .filter(|e| !e.is_empty())
         .collect();
     let from_right = usize::try_from(proxies).unwrap_or(usize::MAX);
-    let index = entries.len().checked_sub(from_right).unwrap_or(0);
+    let index = entries.len().saturating_sub(from_right);
     entries.get(index).and_then(|e| parse_ip(e))
 }
 
@@ -268,7 +268,7 @@ fn rate_limit(
     }
 }
 
-/// Runs argon2 (deliberately slow, ~19 MiB) off the async worker threads,
+/// Runs argon2 (deliberately slow, ~19 MiB) on the hashing threads,
 /// under the server's hashing bound: when every slot stays busy for
 /// `hash_wait_ms`, the answer is 503 with `Retry-After`.
 async fn hashing<T: Send + 'static>(
