@@ -270,6 +270,22 @@ pub trait Store: Send + Sync + 'static {
     async fn save_snapshot(&self, session_id: &str, data: &str, at: i64) -> StoreResult<()>;
     /// The session's latest snapshot, if one was saved.
     async fn load_snapshot(&self, session_id: &str) -> StoreResult<Option<String>>;
+    /// Saves the snapshot only while `token` is the session's current,
+    /// unexpired lease (judged by the database): `Ok(false)` when fenced out
+    /// (another node took the session over). Only stores that share a
+    /// database between nodes implement it.
+    async fn save_snapshot_fenced(
+        &self,
+        session_id: &str,
+        token: i64,
+        data: &str,
+        at: i64,
+    ) -> StoreResult<bool> {
+        let _ = (session_id, token, data, at);
+        Err(StoreError::Other(anyhow::anyhow!(
+            "this store does not hold session leases"
+        )))
+    }
 
     // Audit log.
     async fn audit(&self, entry: &AuditEntry) -> StoreResult<()>;
