@@ -140,7 +140,16 @@ pub struct SessionInfo {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub session: SessionInfo,
+    /// Everyone in the session; in a large room, a first page of them (the
+    /// facilitators, the holder, the queue, the viewer and the first to
+    /// come) with the rest paged by the `people` command.
     pub participants: Vec<ParticipantView>,
+    /// **Addition**: how many people are in the session, listed or not.
+    #[serde(default)]
+    pub participants_total: u32,
+    /// **Addition**: whether some are not listed (ask with `people`).
+    #[serde(default)]
+    pub participants_more: bool,
     pub queue: Vec<MemberId>,
     pub stick: StickView,
     pub rooms: Vec<RoomView>,
