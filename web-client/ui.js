@@ -3,7 +3,7 @@
 //! the shared confirmation dialog. No peer data is interpreted here; callers
 //! pass nodes built by `render.js`.
 
-import { h, replace } from './render.js';
+import { replace } from './render.js';
 
 /** @typedef {import('./render.js').Child} Child */
 
