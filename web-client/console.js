@@ -257,14 +257,14 @@ export function renderConsole(p) {
     : h('li', { class: 'muted', text: 'Nobody has raised a hand.' }));
 
   // Inbox
-  const items = model.inbox.filter((i) => !p.dismissed.has(i.key));
+  const items = model.inbox.filter((i) => !p.dismissed.has(i.id));
   el.inboxCount.textContent = items.length ? `(${items.length})` : '';
   replace(el.inbox, items.length
     ? items.slice().reverse().map((item) => r.inboxItem(model, item, {
         onDm: (id) => openDm(p, id),
         onRedact: (msg) => { void redactMessage(p, msg); },
         onDismiss: (key) => { p.dismissed.add(key); renderConsole(p); },
-        messageText: (id) => { const m = findMessage(model, id); return m ? (m.redacted ? '' : m.text) : null; },
+        messageText: (id, room) => { const m = findMessage(model, id, room); return m ? (m.redacted ? '' : m.text) : null; },
       }))
     : h('li', { class: 'muted', text: 'Nothing needs you right now.' }));
 

@@ -5,7 +5,7 @@
 
 import { queuePlace } from './state.js';
 import * as r from './render.js';
-import { ordinal, clock } from './strings.js';
+import { ordinal, clock, warningWords } from './strings.js';
 import { announce, ask } from './ui.js';
 import { pref, setPref } from './prefs.js';
 import { unlockAudio, softBeep } from './sound.js';
@@ -38,8 +38,9 @@ export function renderYourTurn(p) {
       h('button', { type: 'button', class: 'primary', id: 'done', 'data-key': 'done', text: "I'm done", onclick: () => { void command(p, 'pass'); } }));
   }
   const c = box.querySelector('.your-turn-clock');
-  const warning = model.stick.warned || (left !== null && left <= 30_000);
-  if (c) c.textContent = left === null ? '' : warning ? `About ${Math.max(1, Math.ceil(left / 1000))} seconds left; no rush, finish your thought.` : `${clock(left)} left.`;
+  const warned = model.stick.warned && model.session.warning_ms !== null;
+  const clockText = left === null ? '' : `${clock(left)} left.`;
+  if (c) c.textContent = warned ? `${clockText} ${warningWords(/** @type {number} */ (model.session.warning_ms))}` : clockText;
 }
 
 /** @param {Page} p */

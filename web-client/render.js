@@ -399,30 +399,30 @@ export function dmItem(model, dm) {
  * One item of the facilitator's inbox (help request or report).
  * @param {Model} model
  * @param {InboxItem} item
- * @param {{onDm: (id: string) => void, onRedact: (msg: string) => void, onDismiss: (key: string) => void, messageText: (id: string) => string | null}} ctx
+ * @param {{onDm: (id: string) => void, onRedact: (msg: string) => void, onDismiss: (key: string) => void, messageText: (id: string, room: string) => string | null}} ctx
  * @returns {HTMLLIElement}
  */
 export function inboxItem(model, item, ctx) {
   const time = new Date(item.at).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
   if (item.kind === 'help') {
-    return h('li', { class: 'inbox-item inbox-help', 'data-inbox': item.key },
+    return h('li', { class: 'inbox-item inbox-help', 'data-inbox': item.id },
       h('p', { class: 'inbox-title' },
         h('strong', { text: `${nameOf(model, item.from)} is struggling` }), ' ', h('span', { class: 'muted', text: time })),
       item.note ? h('p', { class: 'msg-text', text: item.note }) : null,
       h('div', { class: 'row' },
-        h('button', { type: 'button', class: 'small', 'data-key': `inbox-dm-${item.key}`, text: 'Check in privately', onclick: () => ctx.onDm(item.from) }),
-        h('button', { type: 'button', class: 'quiet small', 'data-key': `inbox-x-${item.key}`, text: 'Done', onclick: () => ctx.onDismiss(item.key) })));
+        h('button', { type: 'button', class: 'small', 'data-key': `inbox-dm-${item.id}`, text: 'Check in privately', onclick: () => ctx.onDm(item.from) }),
+        h('button', { type: 'button', class: 'quiet small', 'data-key': `inbox-x-${item.id}`, text: 'Done', onclick: () => ctx.onDismiss(item.id) })));
   }
-  const text = ctx.messageText(item.msg);
-  return h('li', { class: 'inbox-item inbox-report', 'data-inbox': item.key },
+  const text = ctx.messageText(item.msg, item.room);
+  return h('li', { class: 'inbox-item inbox-report', 'data-inbox': item.id },
     h('p', { class: 'inbox-title' },
       h('strong', { text: `${nameOf(model, item.by)} reported a message by ${nameOf(model, item.from)}` }), ' ', h('span', { class: 'muted', text: time })),
     item.reason ? h('p', null, h('span', { class: 'muted', text: 'Reason: ' }), h('span', { text: item.reason })) : null,
     text !== null ? h('blockquote', { class: 'msg-text', text: text || '(already removed)' }) : null,
     h('div', { class: 'row' },
-      h('button', { type: 'button', class: 'small', 'data-key': `inbox-redact-${item.key}`, text: 'Remove the message', onclick: () => ctx.onRedact(item.msg) }),
-      h('button', { type: 'button', class: 'quiet small', 'data-key': `inbox-dm2-${item.key}`, text: `Check in with ${nameOf(model, item.from)}`, onclick: () => ctx.onDm(item.from) }),
-      h('button', { type: 'button', class: 'quiet small', 'data-key': `inbox-x-${item.key}`, text: 'Done', onclick: () => ctx.onDismiss(item.key) })));
+      h('button', { type: 'button', class: 'small', 'data-key': `inbox-redact-${item.id}`, text: 'Remove the message', onclick: () => ctx.onRedact(item.msg) }),
+      h('button', { type: 'button', class: 'quiet small', 'data-key': `inbox-dm2-${item.id}`, text: `Check in with ${nameOf(model, item.from)}`, onclick: () => ctx.onDm(item.from) }),
+      h('button', { type: 'button', class: 'quiet small', 'data-key': `inbox-x-${item.id}`, text: 'Done', onclick: () => ctx.onDismiss(item.id) })));
 }
 
 /**

@@ -8,7 +8,7 @@
 import { Connection } from './connection.js';
 import { applyEvent, fromWelcome, nameOf, queuePlace } from './state.js';
 import * as r from './render.js';
-import { errorText, PHASE_WORDS, ordinal, clock, countdownWords } from './strings.js';
+import { errorText, PHASE_WORDS, ordinal, clock, countdownWords, warningWords } from './strings.js';
 import { showScreen, announce, setBanner } from './ui.js';
 import { baseTitle, showEnded, showRemoved } from './chrome.js';
 import { pref } from './prefs.js';
@@ -220,7 +220,7 @@ function onEvent(p, e) {
         break;
       }
       case 'turn-warning':
-        if (model.stick.holder === model.you.id) announce('About 30 seconds left in your turn. No rush, finish your thought.');
+        if (model.stick.holder === model.you.id) announce(`${warningWords(c.seconds * 1000)} It's still your turn.`);
         all = true;
         break;
       case 'ending-soon':
@@ -259,7 +259,7 @@ function onEvent(p, e) {
         all = true;
         break;
       case 'left':
-        if (c.participant === model.you.id && c.reason === 'removed') {
+        if (c.participant === model.you.id) {
           p.over = true;
           p.conn.stop();
           setBanner(null);
@@ -391,7 +391,7 @@ function renderClock(p) {
     c.textContent = '';
     return;
   }
-  const warning = st.warned || left <= 30_000;
+  const warning = st.warned || (model.session.warning_ms !== null && left <= model.session.warning_ms);
   c.classList.toggle('clock-warning', warning);
   const paused = st.ends_at === null;
   c.textContent = `${clock(left)} left in this turn${paused ? ' (paused)' : ''}${warning ? ' · nearly time' : ''}`;

@@ -132,6 +132,17 @@ export function clock(ms) {
 }
 
 /**
+ * The gentle turn warning, with the seconds the server gave
+ * (`turn_warning`: its `ends_at` minus the event's `at`).
+ * @param {number} ms
+ * @returns {string}
+ */
+export function warningWords(ms) {
+  const s = Math.max(1, Math.round(ms / 1000));
+  return `About ${s} ${s === 1 ? 'second' : 'seconds'} left; no rush, finish your thought.`;
+}
+
+/**
  * A countdown to a start time, in words ("in 12 minutes", "any moment now").
  * @param {number} ms
  * @returns {string}

@@ -22,7 +22,8 @@ const problems = [];
 
 before(async () => {
   console.log(`# screenshots: ${screenshotsDir}`);
-  server = await startServer(FAC, { PEERCIRCLE_GRACE_SECS: '30' });
+  // A 28 s warning, so the client must take the seconds from the server.
+  server = await startServer(FAC, { PEERCIRCLE_GRACE_SECS: '30', PEERCIRCLE_TURN_WARNING_SECS: '28' });
   browser = await launchBrowser();
 });
 
@@ -214,7 +215,7 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
     await fac.fill('#turn-seconds', '30');
     await fac.click('#mode-form button[type=submit]');
     await alex.click('#hand');
-    await until(alex, 'the gentle warning', () => /no rush, finish your thought/.test(document.getElementById('your-turn')?.textContent || ''));
+    await until(alex, 'the gentle warning, with the server\'s seconds', () => /About 28 seconds left; no rush, finish your thought/.test(document.getElementById('your-turn')?.textContent || ''));
     await until(kai, 'the clock says nearly time', () => /left in this turn · nearly time/.test(document.getElementById('turn-clock')?.textContent || ''));
     await alex.click('#done');
     await until(fac, 'nobody holds again', () => /Nobody has the talking stick/.test(document.getElementById('stick-controls')?.textContent || ''));
