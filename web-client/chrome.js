@@ -58,10 +58,19 @@ export function showEnded() {
   document.title = baseTitleText;
 }
 
-export function showRemoved() {
+/**
+ * The kind screen for someone a facilitator asked to leave this session.
+ * @param {() => void} joinAgain  back to the join form; the server decides
+ *   whether they may come back (a ban is refused there, kindly)
+ */
+export function showRemoved(joinAgain) {
   const t = template('tpl-removed');
   const slot = t.querySelector('[data-slot="support"]');
   if (slot) slot.append(r.supportResources(supportList));
+  const again = t.querySelector('[data-slot="again"]');
+  if (again) {
+    again.append(r.h('button', { type: 'button', class: 'quiet', id: 'join-again', text: 'Go to the join page', onclick: joinAgain }));
+  }
   showScreen(t);
   document.title = baseTitleText;
 }

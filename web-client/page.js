@@ -1,18 +1,29 @@
-//! What one open session page keeps (`Page`), and the two things every part
-//! of the session screen needs: sending a command (a refusal is shown in
-//! words, never thrown) and a short calm notice. Drafts live here too, in
+//! What one open session page keeps (`Page`), and what every part of the
+//! session screen needs: sending a command, and telling the person about a
+//! refusal **next to the control that caused it** (never only at the top of
+//! the page), plus a short calm notice for the rest. Drafts live here too, in
 //! `sessionStorage`, so nothing typed is lost to a reload.
 //!
-//! No rendering of its own beyond the notice; no knowledge of screens.
+//! No rendering of its own beyond those notes; no knowledge of screens.
 
 import { CommandError } from './connection.js';
 import { errorText } from './strings.js';
 import { announce } from './ui.js';
+import { h } from './render.js';
 
 /**
  * @typedef {import('./state.js').Model} Model
  * @typedef {import('./api.js').SessionCard} SessionCard
  * @typedef {import('./connection.js').Connection} Connection
+ * @typedef {'talk' | 'people' | 'private' | 'me' | 'console'} Panel
+ */
+
+/**
+ * Where the page goes when the server ends its part in the session.
+ * @typedef {object} Exits
+ * @property {() => void} removed  the facilitator removed this participant
+ * @property {() => void} unauthorized  the token was refused
+ * @property {() => void} ended  the session ended
  */
 
 /**
@@ -22,22 +33,28 @@ import { announce } from './ui.js';
  * @property {SessionCard} card
  * @property {Connection} conn
  * @property {Model | null} model
+ * @property {Exits} exits
  * @property {string} room  the room shown
+ * @property {Panel} panel  the part shown on a phone (all are shown on wider screens)
  * @property {Map<string, HTMLOListElement>} logs  one list per room
- * @property {Map<string, number>} unread
+ * @property {Map<string, number>} unread  new messages per room not shown
  * @property {Map<string, string>} drafts
- * @property {Set<string>} dismissed  inbox items handled
  * @property {string | null} dmWith  the participant whose private thread a facilitator has open
+ * @property {Set<string>} readDms  private messages to this viewer that they have opened
+ * @property {Set<string>} earlierLoading  rooms whose older messages are on the way
+ * @property {Map<string, {text: string, stamp: number}>} refusals  by the `data-key` of the control
+ * @property {string} helpShown  the help requests the banner shows now (so it is announced once)
  * @property {boolean} wasOnline
  * @property {boolean} over
  * @property {ReturnType<typeof setInterval> | null} ticker
  * @property {Record<string, HTMLElement>} el
- * @property {Exits} exits  where the page goes when the server ends its part
+ * @property {() => void} rerender  redraws everything but the logs
+ * @property {(what: string) => void} focusAfter  after an action, moves focus to the control that makes sense once it appears
+ * @property {() => void} [afterRender]
  */
 
-/**
- * @typedef {{removed: () => void, unauthorized: () => void}} Exits
- */
+/** How long a refusal stays next to its control. */
+const REFUSAL_MS = 12_000;
 
 /**
  * @param {string} sessionId
@@ -60,25 +77,83 @@ export function saveDrafts(p) {
 }
 
 /**
- * Sends a command; a refusal is shown in words, never thrown.
+ * Sends a command; a refusal is shown in words, never thrown. With `from`
+ * (the `data-key` of the control that sent it) the words appear right next
+ * to that control, and stay there across redraws for a few seconds.
  * @param {Page} p
  * @param {string} type
  * @param {Record<string, unknown>} [fields]
+ * @param {string} [from]
  * @returns {Promise<boolean>}
  */
-export async function command(p, type, fields) {
+export async function command(p, type, fields, from) {
   try {
     await p.conn.send(type, fields);
+    if (from && p.refusals.delete(from)) placeRefusals(p);
     return true;
   } catch (e) {
     const code = e instanceof CommandError ? e.code : 'internal';
-    notify(p, errorText(code, e instanceof Error ? e.message : ''));
+    refuse(p, errorText(code, e instanceof Error ? e.message : ''), from);
     return false;
   }
 }
 
 /**
- * A short, calm notice under the status line (and for screen readers).
+ * Shows why something did not happen, next to its control when known.
+ * @param {Page} p
+ * @param {string} text
+ * @param {string} [from]  the `data-key` of the control
+ */
+export function refuse(p, text, from) {
+  const control = from ? p.el.root?.querySelector(`[data-key="${CSS.escape(from)}"]`) : null;
+  if (!from || !control) {
+    notify(p, text);
+    return;
+  }
+  const stamp = Date.now();
+  p.refusals.set(from, { text, stamp });
+  placeRefusals(p);
+  announce(text);
+  setTimeout(() => {
+    const r = p.refusals.get(from);
+    if (r && r.stamp === stamp) {
+      p.refusals.delete(from);
+      placeRefusals(p);
+    }
+  }, REFUSAL_MS);
+}
+
+/**
+ * Puts each standing refusal right after its control (after a redraw too),
+ * and ties it to the control with `aria-describedby`.
+ * @param {Page} p
+ */
+export function placeRefusals(p) {
+  const root = p.el.root;
+  if (!root) return;
+  for (const old of root.querySelectorAll('.refusal')) {
+    const key = old.getAttribute('data-for') || '';
+    if (!p.refusals.has(key) || !old.previousElementSibling || old.previousElementSibling.getAttribute('data-key') !== key) old.remove();
+  }
+  for (const [key, { text }] of p.refusals) {
+    const control = root.querySelector(`[data-key="${CSS.escape(key)}"]`);
+    if (!(control instanceof HTMLElement)) continue;
+    const id = `refusal-${key.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+    let note = document.getElementById(id);
+    if (!note || note.previousElementSibling !== control) {
+      note?.remove();
+      note = h('p', { class: 'refusal', id, 'data-for': key });
+      control.after(note);
+    }
+    note.textContent = text;
+    const described = (control.getAttribute('aria-describedby') || '').split(/\s+/).filter(Boolean);
+    if (!described.includes(id)) control.setAttribute('aria-describedby', [...described, id].join(' '));
+  }
+}
+
+/**
+ * A short, calm notice at the top of the session (and for screen readers),
+ * for what no control caused: a reply that came back, a dropped message.
  * @param {Page} p
  * @param {string} text
  */
@@ -96,4 +171,20 @@ export function notify(p, text) {
       n.textContent = '';
     }
   }, 9000);
+}
+
+/**
+ * The private messages to this viewer they have not opened yet.
+ * @param {Page} p
+ * @returns {import('./state.js').Dm[]}
+ */
+export function unreadDms(p) {
+  const model = p.model;
+  if (!model) return [];
+  const facilitator = model.you.role === 'facilitator';
+  return model.dms.filter((d) => !p.readDms.has(d.id) && (facilitator
+    // A facilitator: what participants wrote (to any facilitator).
+    ? (model.participants.get(d.from)?.role ?? 'participant') !== 'facilitator'
+    // A participant: what was written to them.
+    : d.to === model.you.id));
 }

@@ -1,18 +1,18 @@
-//! The people side of the session screen: "You" (hand, break, "I'm
-//! struggling", settings), "your turn" with its clock, "Who is here" (with
-//! the facilitator's per-person actions), and the private thread between a
-//! participant and the facilitators.
+//! The people parts of the session screen: "Who is here" (with the
+//! facilitator's per-person actions and the "Asked for help" badge), the
+//! private thread between a participant and the facilitators, and "Me"
+//! (your place, "I'm struggling" and the settings; a facilitator's settings
+//! live in the console).
 
-import { queuePlace } from './state.js';
-import * as r from './render.js';
-import { ordinal, clock, warningWords } from './strings.js';
-import { announce, ask } from './ui.js';
+import { queuePlace, openHelpRequests } from './state.js';
+import { h, replace, participantRow, dmItem } from './render.js';
+import { ordinal } from './strings.js';
 import { pref, setPref } from './prefs.js';
-import { unlockAudio, softBeep } from './sound.js';
-import { command, notify } from './page.js';
+import { unlockAudio, softBeep, helpChime } from './sound.js';
+import { command, refuse, unreadDms } from './page.js';
+import { showPanel, markDmsRead } from './panels.js';
 import { rebuildLogs } from './room.js';
-
-const { h, replace } = r;
+import { removeParticipant, struggling } from './dialogs.js';
 
 /**
  * @typedef {import('./state.js').Model} Model
@@ -20,201 +20,128 @@ const { h, replace } = r;
  * @typedef {import('./page.js').Page} Page
  */
 
-/** @param {Page} p */
-export function renderYourTurn(p) {
-  const model = /** @type {Model} */ (p.model);
-  const box = p.el.yourTurn;
-  const mine = model.stick.holder === model.you.id && model.session.mode !== 'open';
-  if (!mine) {
-    if (!box.hidden) replace(box);
-    box.hidden = true;
-    return;
-  }
-  const left = model.stick.ends_at !== null ? model.stick.ends_at - Date.now() : model.stick.remaining_ms;
-  if (box.hidden || !box.firstChild) {
-    box.hidden = false;
-    replace(box,
-      h('p', null, h('strong', { text: "It's your turn." }), ' ', h('span', { class: 'your-turn-clock' })),
-      h('button', { type: 'button', class: 'primary', id: 'done', 'data-key': 'done', text: "I'm done", onclick: () => { void command(p, 'pass'); } }));
-  }
-  const c = box.querySelector('.your-turn-clock');
-  const warned = model.stick.warned && model.session.warning_ms !== null;
-  const clockText = left === null ? '' : `${clock(left)} left.`;
-  if (c) c.textContent = warned ? `${clockText} ${warningWords(/** @type {number} */ (model.session.warning_ms))}` : clockText;
-}
-
-/** @param {Page} p */
-export function renderYou(p) {
-  const model = /** @type {Model} */ (p.model);
-  const me = model.participants.get(model.you.id);
-  const facilitator = model.you.role === 'facilitator';
-  const onBreak = me ? me.presence === 'break' : false;
-  const hand = me ? (me.hand || model.queue.includes(me.id)) : false;
-  const holder = model.stick.holder === model.you.id;
-  const place = queuePlace(model, model.you.id);
-  renderYourTurn(p);
-
-  /** @type {r.Child[]} */
-  const body = [h('h2', { id: 'you-heading', text: facilitator ? 'You (facilitator)' : 'You' })];
-  if (!facilitator) {
-    if (onBreak) {
-      body.push(h('div', { class: 'break-box', role: 'group', 'aria-label': 'Your break' },
-        h('p', null, h('strong', { text: "You're on a break. Your place is kept." })),
-        me && me.break_note ? h('p', { class: 'muted' }, 'Your note: ', h('span', { text: me.break_note })) : null,
-        h('button', { type: 'button', class: 'primary', id: 'back', 'data-key': 'back', text: "I'm back", onclick: () => { void command(p, 'break', { on: false }); } })));
-    } else {
-      const handButton = h('button', {
-        type: 'button', class: hand ? 'secondary' : 'primary', id: 'hand', 'data-key': 'hand', 'aria-pressed': String(hand),
-        disabled: holder || (me ? me.muted : false),
-        text: hand ? 'Lower my hand' : 'Raise my hand',
-        onclick: () => { void command(p, 'hand', { up: !hand }).then((ok) => { if (ok) announce(hand ? 'Your hand is down.' : 'Your hand is up. You will get a turn.'); }); },
-      });
-      body.push(h('div', { class: 'row' }, handButton,
-        place ? h('span', { class: 'place', text: `You are ${ordinal(place)} in the queue` }) : null));
-      const note = h('input', { id: 'break-note', type: 'text', maxlength: '80', autocomplete: 'off', placeholder: 'e.g. back in 5 minutes', 'data-key': 'break-note' });
-      const prev = document.getElementById('break-note');
-      if (prev instanceof HTMLInputElement) note.value = prev.value;
-      body.push(h('div', { class: 'break-start stack' },
-        h('label', { for: 'break-note', text: 'Note for the group (optional)' }), note,
-        h('button', {
-          type: 'button', class: 'secondary', id: 'take-break', 'data-key': 'take-break', 'aria-describedby': 'break-hint', text: 'Take a break',
-          onclick: () => {
-            const text = note.value.trim();
-            /** @type {Record<string, unknown>} */
-            const f = { on: true };
-            if (text) f.note = text;
-            void command(p, 'break', f).then((ok) => { if (ok) announce("You're on a break. Your place is kept."); });
-          },
-        }),
-        h('p', { id: 'break-hint', class: 'hint', text: 'Step away any time. Your place is kept.' })));
-    }
-    body.push(h('div', { class: 'row' }, h('button', {
-      type: 'button', class: 'quiet', id: 'struggling', 'data-key': 'struggling', text: "I'm struggling",
-      onclick: () => { void struggling(p); },
-    })));
-  }
-  const sound = h('input', { type: 'checkbox', id: 'pref-sound', checked: pref('turnCue', true) });
-  sound.addEventListener('change', () => { setPref('turnCue', sound.checked); if (sound.checked) { unlockAudio(); softBeep(); } });
-  const notes = h('input', { type: 'checkbox', id: 'pref-notes', checked: !pref('revealNotes', false) });
-  notes.addEventListener('change', () => { setPref('revealNotes', !notes.checked); rebuildLogs(p); });
-  body.push(h('details', { class: 'prefs' }, h('summary', { text: 'Settings' }),
-    !facilitator ? h('div', { class: 'check' }, sound, h('label', { for: 'pref-sound', text: 'A soft sound and a title change when it is my turn' })) : null,
-    h('div', { class: 'check' }, notes, h('label', { for: 'pref-notes', text: 'Hide messages with a content note until I choose “Show”' }))));
-  const wasOpen = p.el.you.querySelector('details.prefs')?.hasAttribute('open');
-  replace(p.el.you, ...body);
-  if (wasOpen) p.el.you.querySelector('details.prefs')?.setAttribute('open', '');
-}
-
-/** @param {Page} p */
-async function struggling(p) {
-  const data = await ask({
-    title: 'Let the facilitator know, privately',
-    ok: 'Let them know',
-    body: [
-      h('p', { text: "Only the facilitators will see this. You don't have to explain; they will check in with you gently." }),
-      h('div', { class: 'field' }, h('label', { for: 'help-note', text: 'Anything you want them to know (optional)' }),
-        h('textarea', { id: 'help-note', name: 'note', rows: '2', maxlength: '500' })),
-      h('p', { class: 'muted', text: 'If you are in danger right now, please use “Need help now?” at the top of the page.' }),
-    ],
-  });
-  if (!data) return;
-  const note = String(data.get('note') || '').trim();
-  /** @type {Record<string, unknown>} */
-  const f = {};
-  if (note) f.note = note;
-  if (await command(p, 'need_help', f)) notify(p, "The facilitator knows, privately. You're not alone.");
+/**
+ * "Who is here", built once.
+ * @param {Page} p
+ * @returns {HTMLElement}
+ */
+export function buildPeople(p) {
+  p.el.peopleCount = h('span', { class: 'muted' });
+  p.el.people = h('ul', { class: 'people', id: 'people' });
+  return h('section', { class: 'panel panel-people card', id: 'panel-people', 'aria-labelledby': 'people-heading' },
+    h('h2', { id: 'people-heading', tabindex: '-1' }, 'Who is here ', p.el.peopleCount), p.el.people);
 }
 
 /** @param {Page} p */
 export function renderPeople(p) {
   const model = /** @type {Model} */ (p.model);
   const facilitator = model.you.role === 'facilitator';
+  const asking = new Set(facilitator ? openHelpRequests(model).map((i) => i.from) : []);
   const people = [...model.participants.values()];
-  // Facilitators first, then the stick holder, the queue, and everyone else in joining order.
-  const rank = (/** @type {Participant} */ x) => x.role === 'facilitator' ? 0 : model.stick.holder === x.id ? 1 : queuePlace(model, x.id) ? 2 + queuePlace(model, x.id) : 10_000;
+  // Facilitators first, then whoever asked for help, the stick holder, the
+  // queue, and everyone else in joining order.
+  /** @param {Participant} x */
+  const rank = (x) => x.role === 'facilitator' ? 0 : asking.has(x.id) ? 1 : model.stick.holder === x.id ? 2 : queuePlace(model, x.id) ? 3 + queuePlace(model, x.id) : 10_000;
   people.sort((a, b) => rank(a) - rank(b));
   const here = people.filter((x) => x.presence !== 'offline').length;
   p.el.peopleCount.textContent = `(${here})`;
-  replace(p.el.people, people.map((x) => r.participantRow(model, x, {
+  replace(p.el.people, people.map((x) => participantRow(model, x, {
     facilitator,
-    onMute: (q) => { void command(p, 'mute', { participant: q.id, on: !q.muted }); },
-    onRemove: (q) => { void removeParticipant(p, q); },
+    asksForHelp: asking.has(x.id),
+    onMute: (q) => { void command(p, 'mute', { participant: q.id, on: !q.muted }, `mute-${q.id}`); },
+    onRemove: (q) => { void removeParticipant(p, q, `remove-${q.id}`); },
     onDm: (q) => openDm(p, q.id),
-    onGive: (q) => { void command(p, 'give', { participant: q.id }); },
+    onGive: (q) => { void command(p, 'give', { participant: q.id }, `give-${q.id}`); },
   })));
 }
 
 /**
+ * Opens the private thread with someone, ready to write.
  * @param {Page} p
  * @param {string} id
  */
 export function openDm(p, id) {
   p.dmWith = id;
-  renderDms(p);
+  showPanel(p, 'private');
+  markDmsRead(p);
+  p.rerender();
   const input = document.getElementById('dm-text');
   if (input) {
-    input.scrollIntoView({ block: 'center' });
+    input.scrollIntoView({ block: 'nearest' });
     input.focus();
   }
 }
 
 /**
+ * The private thread, built once.
  * @param {Page} p
- * @param {Participant} q
+ * @returns {HTMLElement}
  */
-async function removeParticipant(p, q) {
-  const data = await ask({
-    title: `Remove ${q.name} from this session?`,
-    ok: 'Remove',
-    danger: true,
-    body: [
-      h('p', { text: 'They will see that the facilitator removed them, with support contacts, and cannot come back to this session.' }),
-      h('div', { class: 'check' }, h('input', { type: 'checkbox', id: 'remove-ban', name: 'ban', value: 'yes' }),
-        h('label', { for: 'remove-ban', text: "Also bar them from this group's later sessions" })),
-    ],
+export function buildPrivate(p) {
+  const facilitator = p.model?.you.role === 'facilitator';
+  p.el.dmList = h('ol', { class: 'log dm-log', 'aria-label': 'Private messages' });
+  p.el.dmForm = buildDmForm(p);
+  p.el.dmSelect = h('select', { id: 'dm-with', class: 'dm-with' });
+  p.el.dmSelect.addEventListener('change', () => {
+    p.dmWith = /** @type {HTMLSelectElement} */ (p.el.dmSelect).value || null;
+    markDmsRead(p);
+    p.rerender();
   });
-  if (!data) return;
-  if (await command(p, 'remove', { participant: q.id, ban: data.get('ban') === 'yes' })) announce(`${q.name} was removed.`);
+  const section = h('section', { class: 'panel panel-private card', 'aria-labelledby': 'dm-heading', id: 'private' },
+    h('h2', { id: 'dm-heading', tabindex: '-1', text: facilitator ? 'Private check-ins' : 'Private with the facilitator' }),
+    facilitator
+      ? h('div', { class: 'field' }, h('label', { for: 'dm-with', text: 'With' }), p.el.dmSelect)
+      : h('p', { class: 'hint', text: 'Only you and the facilitators see this. Your facilitator may check in with you here, and you can answer. If you would like them to, press “I’m struggling”.' }),
+    p.el.dmList, p.el.dmForm);
+  // Reading or writing here is reading what arrived.
+  section.addEventListener('focusin', () => {
+    const before = unreadDms(p).length;
+    markDmsRead(p);
+    if (unreadDms(p).length !== before) p.rerender();
+  });
+  return section;
 }
 
 /** @param {Page} p */
-export function renderDms(p) {
+export function renderPrivate(p) {
   const model = p.model;
   if (!model) return;
   const facilitator = model.you.role === 'facilitator';
+  const unread = new Set(unreadDms(p).map((d) => d.id));
   if (facilitator) {
     const others = [...model.participants.values()].filter((x) => x.role !== 'facilitator');
-    if (!p.dmWith && others.length) p.dmWith = null;
     replace(p.el.dmSelect,
       h('option', { value: '', text: others.length ? 'Choose someone' : 'Nobody has joined yet' }),
       others.map((x) => {
+        const fresh = model.dms.filter((d) => d.from === x.id && unread.has(d.id)).length;
         const count = model.dms.filter((d) => d.from === x.id || d.to === x.id).length;
-        return h('option', { value: x.id, selected: x.id === p.dmWith, text: count ? `${x.name} (${count})` : x.name });
+        const words = fresh ? ` (${fresh} new)` : count ? ` (${count})` : '';
+        return h('option', { value: x.id, selected: x.id === p.dmWith, text: `${x.name}${words}` });
       }));
     /** @type {HTMLSelectElement} */ (p.el.dmSelect).value = p.dmWith || '';
   }
   const who = facilitator ? p.dmWith : null;
   const thread = model.dms.filter((d) => !facilitator || (who !== null && (d.from === who || d.to === who)));
-  replace(p.el.dmList, thread.length
-    ? thread.map((d) => r.dmItem(model, d))
+  const list = p.el.dmList;
+  const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  replace(list, thread.length
+    ? thread.map((d) => dmItem(model, d, unread.has(d.id)))
     : h('li', { class: 'log-empty muted', text: facilitator ? (who ? 'No private messages with them yet.' : 'Choose someone to check in with.') : 'Nothing here yet.' }));
-  p.el.dmList.scrollTop = p.el.dmList.scrollHeight;
+  if (atEnd || thread.some((d) => unread.has(d.id))) list.scrollTop = list.scrollHeight;
   const send = /** @type {HTMLButtonElement} */ (p.el.dmForm.querySelector('button'));
   send.disabled = facilitator ? !who : dmTarget(p) === null;
   // A participant's reply box appears once a facilitator has written.
   p.el.dmForm.hidden = !facilitator && dmTarget(p) === null;
 }
 
-/** @param {Page} p */
-
 /**
  * The private thread's form (participant ↔ facilitator).
  * @param {Page} p
  * @returns {HTMLFormElement}
  */
-export function buildDmForm(p) {
+function buildDmForm(p) {
   const input = h('textarea', { id: 'dm-text', rows: '2', maxlength: '2000' });
-  const send = h('button', { type: 'submit', class: 'small', id: 'dm-send', text: 'Send privately' });
+  const send = h('button', { type: 'submit', class: 'small primary', id: 'dm-send', 'data-key': 'dm-send', text: 'Send privately' });
   const form = h('form', { class: 'stack', id: 'dm-form' },
     h('label', { for: 'dm-text', text: 'Private message' }), input, h('div', { class: 'row end' }, send));
   form.addEventListener('submit', async (ev) => {
@@ -223,11 +150,11 @@ export function buildDmForm(p) {
     const to = dmTarget(p);
     const body = input.value.trim();
     if (!to || !body) {
-      notify(p, to ? 'Write something first, then press Send privately.' : 'You can answer here once the facilitator has written to you. To ask them to, press “I\'m struggling”.');
+      refuse(p, to ? 'Write something first, then press Send privately.' : 'You can answer here once the facilitator has written to you. To ask them to, press “I\'m struggling”.', 'dm-send');
       return;
     }
     input.value = '';
-    if (!(await command(p, 'dm', { participant: to, text: body })) && !input.value) input.value = body;
+    if (!(await command(p, 'dm', { participant: to, text: body }, 'dm-send')) && !input.value) input.value = body;
   });
   return form;
 }
@@ -237,7 +164,7 @@ export function buildDmForm(p) {
  * @param {Page} p
  * @returns {string | null}
  */
-export function dmTarget(p) {
+function dmTarget(p) {
   const model = p.model;
   if (!model) return null;
   if (model.you.role === 'facilitator') return p.dmWith;
@@ -248,4 +175,56 @@ export function dmTarget(p) {
     if (d.from !== model.you.id) return d.from;
   }
   return null;
+}
+
+/**
+ * "Me": a participant's own part, built once.
+ * @param {Page} p
+ * @returns {HTMLElement}
+ */
+export function buildMe(p) {
+  p.el.you = h('div', { class: 'stack' });
+  return h('section', { class: 'panel panel-me card you', 'aria-labelledby': 'you-heading', id: 'panel-me' },
+    h('h2', { id: 'you-heading', tabindex: '-1', text: 'You' }), p.el.you);
+}
+
+/** @param {Page} p */
+export function renderMe(p) {
+  const model = /** @type {Model} */ (p.model);
+  const me = model.participants.get(model.you.id);
+  const place = queuePlace(model, model.you.id);
+  const where = !me ? '' : me.presence === 'break' ? "You're on a break. Your place is kept."
+    : model.stick.holder === me.id ? 'You have the talking stick.'
+    : place ? `Your hand is up: you are ${ordinal(place)} in the queue.`
+    : model.session.mode === 'open' ? 'This is open conversation: write whenever you like.'
+    : 'Raise your hand under the conversation when you would like a turn.';
+  replace(p.el.you,
+    h('p', { text: `You are here as ${model.you.name}.` }),
+    where ? h('p', { class: 'muted', text: where }) : null,
+    h('div', null,
+      h('button', { type: 'button', class: 'secondary', id: 'struggling', 'data-key': 'struggling', text: "I'm struggling", 'aria-describedby': 'struggling-hint', onclick: () => { void struggling(p); } }),
+      h('p', { class: 'hint', id: 'struggling-hint', text: 'Lets the facilitators know, privately, that you would like them to check in with you.' })),
+    settings(p));
+}
+
+/**
+ * The viewer's settings, kept on this device.
+ * @param {Page} p
+ * @returns {HTMLElement}
+ */
+export function settings(p) {
+  const facilitator = p.model?.you.role === 'facilitator';
+  const open = document.querySelector('details.prefs')?.hasAttribute('open') ?? false;
+  const turn = h('input', { type: 'checkbox', id: 'pref-sound', checked: pref('turnCue', true) });
+  turn.addEventListener('change', () => { setPref('turnCue', turn.checked); if (turn.checked) { unlockAudio(); softBeep(); } p.rerender(); });
+  const help = h('input', { type: 'checkbox', id: 'pref-help-sound', checked: pref('helpSound', true) });
+  help.addEventListener('change', () => { setPref('helpSound', help.checked); if (help.checked) { unlockAudio(); helpChime(); } });
+  const notes = h('input', { type: 'checkbox', id: 'pref-notes', checked: !pref('revealNotes', false) });
+  notes.addEventListener('change', () => { setPref('revealNotes', !notes.checked); rebuildLogs(p); });
+  return h('details', { class: 'prefs', open },
+    h('summary', { text: 'Settings' }),
+    facilitator
+      ? h('div', { class: 'check' }, help, h('label', { for: 'pref-help-sound', text: 'A soft sound when someone asks for help' }))
+      : h('div', { class: 'check' }, turn, h('label', { for: 'pref-sound', text: 'A soft sound and a title change when it is my turn' })),
+    h('div', { class: 'check' }, notes, h('label', { for: 'pref-notes', text: 'Hide messages with a content note until I choose “Show”' })));
 }

@@ -1,16 +1,19 @@
-//! The conversation: the room tabs, one log per room (messages appended
-//! without redrawing the history), the composer with its drafts and the
-//! reason it cannot send, and the report and take-down dialogs.
+//! The conversation part of the session screen: the lobby card before the
+//! start, the room tabs, one log per room (new messages appended without
+//! redrawing the history; older ones fetched with "Show earlier messages"),
+//! the composer with its drafts and the reason it cannot send, and under it
+//! the participant's actions (`actions.js`).
 
 import { CommandError } from './connection.js';
-import { composerBlock, nameOf } from './state.js';
-import * as r from './render.js';
-import { errorText } from './strings.js';
-import { ask } from './ui.js';
+import { composerBlock, applyHistory } from './state.js';
+import { h, replace, whenWords } from './render.js';
+import { message } from './message.js';
+import { errorText, countdownWords } from './strings.js';
+import { announce } from './ui.js';
 import { pref } from './prefs.js';
-import { command, notify, saveDrafts } from './page.js';
-
-const { h, replace } = r;
+import { command, refuse, saveDrafts } from './page.js';
+import { reportMessage, redactMessage, removeParticipant } from './dialogs.js';
+import { buildActions, renderActions } from './actions.js';
 
 /**
  * @typedef {import('./state.js').Model} Model
@@ -18,14 +21,76 @@ const { h, replace } = r;
  * @typedef {import('./page.js').Page} Page
  */
 
+/** Older messages asked for at a time. */
+const EARLIER_PAGE = 50;
+
+/**
+ * The conversation part: built once, filled by `renderTalk`.
+ * @param {Page} p
+ * @returns {HTMLElement}
+ */
+export function buildTalk(p) {
+  const el = p.el;
+  el.lobby = h('section', { class: 'card lobby', id: 'lobby', 'aria-labelledby': 'lobby-title', hidden: true });
+  el.tabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Rooms', id: 'room-tabs' });
+  el.logs = h('div', { class: 'logs', role: 'tabpanel', id: 'room-panel', tabindex: '0' });
+  el.pending = h('ul', { class: 'pending', 'aria-label': 'Messages waiting to be sent' });
+  el.composer = buildComposer(p);
+  el.conversation = h('div', { class: 'conversation' }, el.tabs, el.logs, el.pending, el.composer);
+  return h('section', { class: 'panel panel-talk', id: 'panel-talk', 'aria-labelledby': 'room-heading' },
+    h('h2', { class: 'visually-hidden', id: 'room-heading', tabindex: '-1', text: 'Conversation' }),
+    el.lobby, el.conversation, buildActions(p));
+}
+
+/**
+ * @param {Page} p
+ */
+export function renderTalk(p) {
+  const model = /** @type {Model} */ (p.model);
+  const lobby = model.session.phase === 'lobby' && model.you.role !== 'facilitator';
+  p.el.lobby.hidden = !lobby;
+  p.el.conversation.hidden = lobby;
+  if (lobby) renderLobby(p);
+  renderTabs(p);
+  renderComposer(p);
+  renderActions(p);
+}
+
+/** @param {Page} p */
+function renderLobby(p) {
+  const model = /** @type {Model} */ (p.model);
+  const until = new Date(p.card.starts_at).getTime() - Date.now();
+  const count = [...model.participants.values()].filter((x) => x.role !== 'facilitator' && x.presence !== 'offline').length;
+  replace(p.el.lobby,
+    h('h2', { id: 'lobby-title', text: `You're in, ${model.you.name}. Welcome.` }),
+    h('p', { class: 'lobby-countdown' },
+      Number.isNaN(until) ? 'The group starts soon.' : until > 0
+        ? ['The group starts ', h('strong', { id: 'countdown', text: countdownWords(until) }), ` (${whenWords(p.card.starts_at)}).`]
+        : ['The group will start ', h('strong', { id: 'countdown', text: 'as soon as the facilitator opens the circle' }), '.']),
+    h('p', { text: 'This page will change by itself when the facilitator starts. There is nothing you need to do.' }),
+    h('p', { class: 'muted', text: 'While you wait: get comfortable, perhaps a glass of water. You can reread the group agreement, or take a break at any time. Your place is kept.' }),
+    h('p', { class: 'muted', text: count === 1 ? 'You are the first one here.' : `${count} people are here so far.` }),
+  );
+}
+
+/**
+ * The lobby's countdown, every second.
+ * @param {Page} p
+ */
+export function tickTalk(p) {
+  const el = document.getElementById('countdown');
+  const until = new Date(p.card.starts_at).getTime() - Date.now();
+  if (el && until > 0) el.textContent = countdownWords(until);
+}
+
 /**
  * The composer: keeps a draft per room, says why it cannot send.
  * @param {Page} p
  * @returns {HTMLFormElement}
  */
-export function buildComposer(p) {
+function buildComposer(p) {
   const text = h('textarea', {
-    id: 'composer-text', name: 'text', rows: '3', maxlength: '2000',
+    id: 'composer-text', name: 'text', rows: '2', maxlength: '2000',
     'aria-describedby': 'composer-reason composer-count',
   });
   const cw = h('input', { id: 'composer-cw', name: 'cw', type: 'text', maxlength: '80', autocomplete: 'off' });
@@ -36,10 +101,10 @@ export function buildComposer(p) {
     cw);
   const reason = h('p', { id: 'composer-reason', class: 'composer-reason' });
   const count = h('span', { id: 'composer-count', class: 'muted small-text', text: '0 / 2,000' });
-  const send = h('button', { type: 'submit', class: 'primary', id: 'send', text: 'Send' });
+  const send = h('button', { type: 'submit', class: 'primary', id: 'send', 'data-key': 'send', text: 'Send' });
   const label = h('label', { for: 'composer-text', id: 'composer-label', text: 'Your message' });
   const form = h('form', { class: 'composer', id: 'composer', 'aria-labelledby': 'composer-label' },
-    label, text, reason, cwBox, h('div', { class: 'row spread' }, count, send));
+    label, text, reason, h('div', { class: 'row spread composer-foot' }, cwBox, count, send));
 
   text.addEventListener('input', () => {
     p.drafts.set(p.room, text.value);
@@ -57,12 +122,12 @@ export function buildComposer(p) {
     if (!p.model) return;
     const block = composerBlock(p.model, p.room);
     if (block) {
-      notify(p, block);
+      refuse(p, block, 'send');
       return;
     }
     const body = text.value.trim();
     if (!body) {
-      notify(p, 'Write something first, then press Send.');
+      refuse(p, 'Write something first, then press Send.', 'send');
       return;
     }
     const note = cw.value.trim();
@@ -91,7 +156,7 @@ export function buildComposer(p) {
         p.drafts.set(room, body);
         saveDrafts(p);
       }
-      notify(p, errorText(e instanceof CommandError ? e.code : 'internal', e instanceof Error ? e.message : ''));
+      refuse(p, errorText(e instanceof CommandError ? e.code : 'internal', e instanceof Error ? e.message : ''), 'send');
     });
   });
   return form;
@@ -101,8 +166,14 @@ export function buildComposer(p) {
  * Makes sure there is one log list per room.
  * @param {Page} p
  */
-export function ensureLogs(p) {
+function ensureLogs(p) {
   const model = /** @type {Model} */ (p.model);
+  for (const [id, ol] of [...p.logs]) {
+    if (!model.rooms.has(id)) {
+      ol.remove();
+      p.logs.delete(id);
+    }
+  }
   for (const room of model.rooms.values()) {
     if (!p.logs.has(room.id)) {
       const ol = h('ol', { class: 'log', 'aria-label': `Messages in ${room.name}`, 'data-room': room.id, hidden: room.id !== p.room });
@@ -110,6 +181,16 @@ export function ensureLogs(p) {
       p.el.logs.append(ol);
     }
   }
+}
+
+/**
+ * Rooms opened or closed: one log each, and back to the main room if ours closed.
+ * @param {Page} p
+ */
+export function roomsChanged(p) {
+  const model = /** @type {Model} */ (p.model);
+  ensureLogs(p);
+  if (!model.rooms.has(p.room)) switchRoom(p, 'main');
 }
 
 /**
@@ -122,9 +203,11 @@ export function rebuildLogs(p) {
   p.logs.clear();
   if (!model.rooms.has(p.room)) p.room = 'main';
   ensureLogs(p);
+  const ctx = messageContext(p);
   for (const room of model.rooms.values()) {
     const ol = /** @type {HTMLOListElement} */ (p.logs.get(room.id));
-    const items = room.messages.map((m) => r.message(m, messageContext(p)));
+    if (room.more) ol.append(earlierItem(p, room.id));
+    const items = room.messages.map((m) => message(m, ctx));
     if (!items.length) ol.append(emptyLog());
     ol.append(...items);
   }
@@ -137,17 +220,88 @@ function emptyLog() {
 }
 
 /**
+ * "Show earlier messages", at the top of a room whose older messages the
+ * welcome did not carry.
  * @param {Page} p
- * @returns {Parameters<typeof r.message>[1]}
+ * @param {string} roomId
+ * @returns {HTMLLIElement}
+ */
+function earlierItem(p, roomId) {
+  const key = `earlier-${roomId}`;
+  return h('li', { class: 'log-earlier' }, h('button', {
+    type: 'button', class: 'quiet small', 'data-key': key, text: p.earlierLoading.has(roomId) ? 'Loading earlier messages…' : 'Show earlier messages',
+    onclick: () => { void loadEarlier(p, roomId, key); },
+  }));
+}
+
+/**
+ * @param {Page} p
+ * @param {string} roomId
+ * @param {string} key
+ */
+async function loadEarlier(p, roomId, key) {
+  const model = p.model;
+  const room = model && model.rooms.get(roomId);
+  if (!room || p.earlierLoading.has(roomId)) return;
+  const first = room.messages[0];
+  if (!first) return;
+  p.earlierLoading.add(roomId);
+  const button = p.logs.get(roomId)?.querySelector('.log-earlier button');
+  if (button) button.textContent = 'Loading earlier messages…';
+  await command(p, 'history', { room: roomId, before: first.id, limit: EARLIER_PAGE }, key);
+  p.earlierLoading.delete(roomId);
+  if (button && button.isConnected) button.textContent = 'Show earlier messages';
+}
+
+/**
+ * A `history` frame: older messages go in front, keeping the reader's place.
+ * @param {Page} p
+ * @param {{room: string, messages: any[], more: boolean}} frame
+ */
+export function showHistory(p, frame) {
+  const model = p.model;
+  if (!model) return;
+  const added = applyHistory(model, frame);
+  const ol = p.logs.get(frame.room);
+  const room = model.rooms.get(frame.room);
+  if (!added || !ol || !room) return;
+  const box = p.el.logs;
+  const fromBottom = box.scrollHeight - box.scrollTop;
+  const hadFocus = ol.querySelector('.log-earlier')?.contains(document.activeElement) ?? false;
+  ol.querySelector('.log-earlier')?.remove();
+  if (added.length) ol.querySelector('.log-empty')?.remove();
+  const ctx = messageContext(p);
+  const nodes = added.map((m) => message(m, ctx));
+  ol.prepend(...nodes);
+  if (room.more) ol.prepend(earlierItem(p, room.id));
+  box.scrollTop = box.scrollHeight - fromBottom;
+  announce(added.length ? `${added.length} earlier ${added.length === 1 ? 'message' : 'messages'} shown above.` : 'There are no earlier messages.');
+  if (hadFocus) {
+    const again = ol.querySelector('.log-earlier button');
+    const target = again instanceof HTMLElement ? again : nodes[nodes.length - 1]?.querySelector('.msg-menu-button');
+    if (target instanceof HTMLElement) target.focus();
+    else p.el.logs.focus();
+  }
+}
+
+/**
+ * @param {Page} p
+ * @returns {import('./message.js').MessageContext}
  */
 function messageContext(p) {
   const model = /** @type {Model} */ (p.model);
+  const facilitator = model.you.role === 'facilitator';
   return {
     model,
     revealNotes: pref('revealNotes', false),
-    onReact: (msg, emoji) => { void command(p, 'react', { msg: msg.id, emoji }); },
-    onReport: (msg) => { void reportMessage(p, msg); },
-    onRedact: model.you.role === 'facilitator' ? (msg) => { void redactMessage(p, msg.id); } : null,
+    onReact: (msg, emoji) => { void command(p, 'react', { msg: msg.id, emoji }, `menu-${msg.id}`); },
+    onReport: facilitator ? null : (msg) => { if (msg.from !== model.you.id) void reportMessage(p, msg); },
+    onRedact: facilitator ? (msg) => { void redactMessage(p, msg.id, `menu-${msg.id}`); } : null,
+    onRemoveAuthor: facilitator ? (msg) => {
+      const q = model.participants.get(msg.from);
+      if (q && q.role !== 'facilitator') void removeParticipant(p, q, `menu-${msg.id}`);
+      else refuse(p, 'They are no longer in the session.', `menu-${msg.id}`);
+    } : null,
   };
 }
 
@@ -162,13 +316,13 @@ export function appendMessage(p, room, msg) {
   if (!ol) return;
   const stick = isAtEnd(p);
   ol.querySelector('.log-empty')?.remove();
-  ol.append(r.message(msg, messageContext(p)));
-  while (ol.children.length > 500) ol.firstElementChild?.remove();
+  ol.append(message(msg, messageContext(p)));
+  while (ol.querySelectorAll('.msg').length > 500) ol.querySelector('.msg')?.remove();
   if (room === p.room) scrollToEnd(p, stick);
 }
 
 /**
- * Redraws one message in place (reaction counts, removal).
+ * Redraws one message in place (reaction counts, removal), keeping focus.
  * @param {Page} p
  * @param {Message} msg
  */
@@ -177,17 +331,16 @@ export function updateMessage(p, msg) {
   const old = ol && ol.querySelector(`[data-msg="${CSS.escape(msg.id)}"]`);
   if (!old) return;
   const active = document.activeElement;
-  const key = active && old.contains(active) ? active.getAttribute('data-key') : null;
+  const hadFocus = active !== null && old.contains(active);
+  const key = hadFocus && active ? active.getAttribute('data-key') : null;
   const wasOpen = old.querySelector('.msg-cw button[aria-expanded="true"]') !== null;
-  const next = r.message(msg, { ...messageContext(p), revealNotes: wasOpen || pref('revealNotes', false) });
+  const next = message(msg, { ...messageContext(p), revealNotes: wasOpen || pref('revealNotes', false) });
   old.replaceWith(next);
-  if (key) {
-    const again = next.querySelector(`[data-key="${CSS.escape(key)}"]`);
-    if (again instanceof HTMLElement) again.focus();
-    else {
-      const fallback = next.querySelector('button');
-      if (fallback) fallback.focus();
-    }
+  if (hadFocus) {
+    const again = key ? next.querySelector(`[data-key="${CSS.escape(key)}"]`) : null;
+    const target = again instanceof HTMLElement ? again : next.querySelector('button');
+    if (target instanceof HTMLElement) target.focus();
+    else p.el.logs.focus();
   }
 }
 
@@ -201,54 +354,14 @@ function isAtEnd(p) {
  * @param {Page} p
  * @param {boolean} stick  only scroll if the reader was already at the end
  */
-export function scrollToEnd(p, stick) {
+function scrollToEnd(p, stick) {
   if (!stick) return;
   const box = p.el.logs;
   box.scrollTop = box.scrollHeight;
 }
 
-/**
- * @param {Page} p
- * @param {Message} msg
- */
-async function reportMessage(p, msg) {
-  const model = /** @type {Model} */ (p.model);
-  const data = await ask({
-    title: 'Report this message',
-    ok: 'Send to the facilitator',
-    body: [
-      h('p', { text: `Only the facilitators will see your report. ${nameOf(model, msg.from)} won't be told who sent it.` }),
-      h('fieldset', { class: 'field' }, h('legend', { text: 'What worries you about it?' }),
-        ['It could hurt someone', 'It shares private details', 'It feels unkind or unsafe', 'Something else'].map((reason, i) =>
-          h('div', { class: 'check' },
-            h('input', { type: 'radio', name: 'reason', id: `report-reason-${i}`, value: reason, checked: i === 0 }),
-            h('label', { for: `report-reason-${i}`, text: reason })))),
-      h('div', { class: 'field' }, h('label', { for: 'report-detail', text: 'Anything you want to add (optional)' }),
-        h('textarea', { id: 'report-detail', name: 'detail', rows: '2', maxlength: '500' })),
-    ],
-  });
-  if (!data) return;
-  const detail = String(data.get('detail') || '').trim();
-  const reason = `${String(data.get('reason') || 'Something else')}${detail ? `: ${detail}` : ''}`;
-  if (await command(p, 'report', { msg: msg.id, reason })) notify(p, 'Thank you. The facilitator has your report.');
-}
-
-/**
- * @param {Page} p
- * @param {string} msgId
- */
-export async function redactMessage(p, msgId) {
-  const data = await ask({
-    title: 'Remove this message?',
-    ok: 'Remove the message',
-    body: h('p', { text: 'Everyone will see “This message was removed by the facilitator” instead, and the text is deleted.' }),
-  });
-  if (data) await command(p, 'redact', { msg: msgId });
-}
-
-
 /** @param {Page} p */
-export function renderTabs(p) {
+function renderTabs(p) {
   const model = /** @type {Model} */ (p.model);
   const rooms = [...model.rooms.values()];
   p.el.tabs.hidden = rooms.length < 2;
@@ -300,7 +413,7 @@ export function switchRoom(p, room) {
 }
 
 /** @param {Page} p */
-export function renderComposer(p) {
+function renderComposer(p) {
   const model = /** @type {Model} */ (p.model);
   const form = p.el.composer;
   const text = /** @type {HTMLTextAreaElement} */ (form.querySelector('textarea'));
@@ -318,4 +431,14 @@ export function renderComposer(p) {
   text.readOnly = model.session.phase === 'ended';
 }
 
-/** @param {Page} p */
+/**
+ * The composer, when it can take words now.
+ * @param {Page} p
+ * @returns {HTMLTextAreaElement | null}
+ */
+export function composerIfOpen(p) {
+  const model = p.model;
+  const text = p.el.composer?.querySelector('textarea');
+  if (!model || !(text instanceof HTMLTextAreaElement) || p.el.conversation.hidden) return null;
+  return composerBlock(model, p.room) === null ? text : null;
+}

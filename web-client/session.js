@@ -1,27 +1,28 @@
-//! The session screen: connecting (with resume), building the screen's
-//! skeleton once, moving the model on with each event and redrawing what
-//! changed, the status line and turn clock, and the cues (sound, title,
-//! spoken) when the stick comes to you. The parts of the screen live in
-//! `room.js` (conversation), `people.js` (you, people, private thread) and
-//! `console.js` (the facilitator's console).
+//! The session screen: connecting (with resume), building the screen once,
+//! moving the model on with each event and redrawing what changed, the cues
+//! (spoken, sound, title) that go with an event, and where keyboard focus
+//! goes when what had it disappears. The parts of the screen live in
+//! `cockpit.js` (always in view), `room.js` (conversation), `people.js`
+//! (people, private thread, me), `console.js` (the facilitator's console)
+//! and `panels.js` (one part at a time on a phone).
 
 import { Connection } from './connection.js';
-import { applyEvent, fromWelcome, nameOf, queuePlace } from './state.js';
-import * as r from './render.js';
-import { errorText, PHASE_WORDS, ordinal, clock, countdownWords, warningWords } from './strings.js';
+import { applyEvent, fromWelcome, nameOf } from './state.js';
+import { h, onFocusLost } from './render.js';
+import { errorText, PHASE_WORDS, warningWords } from './strings.js';
 import { showScreen, announce, setBanner } from './ui.js';
-import { baseTitle, showEnded, showRemoved } from './chrome.js';
-import { pref } from './prefs.js';
-import { softBeep } from './sound.js';
-import { loadDrafts, notify } from './page.js';
-import { buildComposer, rebuildLogs, appendMessage, updateMessage, ensureLogs, switchRoom, renderTabs, renderComposer } from './room.js';
-import { buildDmForm, renderYou, renderYourTurn, renderPeople, renderDms } from './people.js';
+import { baseTitle } from './chrome.js';
+import { loadDrafts, notify, placeRefusals } from './page.js';
+import { buildCockpit, renderCockpit, tickCockpit, renderTitle, helpCue, turnCue } from './cockpit.js';
+import { buildTalk, renderTalk, tickTalk, rebuildLogs, appendMessage, updateMessage, roomsChanged, showHistory, composerIfOpen } from './room.js';
+import { buildPeople, renderPeople, buildPrivate, renderPrivate, buildMe, renderMe } from './people.js';
 import { buildConsole, renderConsole } from './console.js';
-
-const { h, replace } = r;
+import { renderYourTurn } from './actions.js';
+import { buildTabbar, renderTabbar, panelVisible, markDmsRead } from './panels.js';
 
 /**
  * @typedef {import('./state.js').Model} Model
+ * @typedef {import('./state.js').Change} Change
  * @typedef {import('./api.js').SessionCard} SessionCard
  * @typedef {import('./page.js').Page} Page
  * @typedef {import('./page.js').Exits} Exits
@@ -30,12 +31,15 @@ const { h, replace } = r;
 /** @type {Page | null} */
 let page = null;
 
+/** How long a "focus this once it appears" wish waits. */
+const PENDING_FOCUS_MS = 4000;
+
 /**
  * Connects to a session and builds the session screen.
  * @param {string} sessionId
  * @param {SessionCard} card
  * @param {string} token
- * @param {Exits} exits  where to go when the server refuses this token
+ * @param {Exits} exits  where to go when the server ends this page's part
  */
 export function enterSession(sessionId, card, token, exits) {
   if (page) {
@@ -45,32 +49,51 @@ export function enterSession(sessionId, card, token, exits) {
   showScreen(h('section', { class: 'card narrow center' },
     h('h1', { text: 'Connecting you to the group…' }),
     h('p', { class: 'muted', text: 'This usually takes a moment.' })));
+  /** @type {{what: string, until: number} | null} */
+  let pendingFocus = null;
   /** @type {Page} */
   const p = {
-    sessionId, card, model: null, room: 'main', logs: new Map(), unread: new Map(),
-    drafts: loadDrafts(sessionId), dismissed: new Set(), dmWith: null, wasOnline: false, over: false, ticker: null, el: {}, exits,
+    sessionId, card, model: null, exits, room: 'main', panel: 'talk', logs: new Map(), unread: new Map(),
+    drafts: loadDrafts(sessionId), dmWith: null, readDms: new Set(), earlierLoading: new Set(), refusals: new Map(),
+    helpShown: '', wasOnline: false, over: false, ticker: null, el: {},
     conn: /** @type {any} */ (null),
+    rerender: () => renderAll(p),
+    focusAfter: (what) => {
+      pendingFocus = { what, until: Date.now() + PENDING_FOCUS_MS };
+      applyPendingFocus();
+    },
   };
+  /** Moves focus to where the last action should leave it, once it exists. */
+  function applyPendingFocus() {
+    if (!pendingFocus) return;
+    if (Date.now() > pendingFocus.until) {
+      pendingFocus = null;
+      return;
+    }
+    const target = focusTargetAfter(p, pendingFocus.what);
+    if (target) {
+      pendingFocus = null;
+      target.focus();
+    }
+  }
+  p.afterRender = applyPendingFocus;
   page = p;
   p.conn = new Connection(sessionId, token, {
     onWelcome: (w) => {
-      const model = fromWelcome(w);
       const first = !p.model;
-      const fresh = !w.resumed;
-      if (first || fresh) {
-        p.model = model;
+      if (first || !w.resumed) {
+        p.model = fromWelcome(w);
         if (first) buildSession(p);
         rebuildLogs(p);
-      } else if (p.model) {
-        // A resume: our model is current up to last_seq, and the replayed
-        // events follow. Only our own identity may have been refreshed.
-        p.model.you = model.you;
       }
+      // A resume: our model is current up to last_seq, and the replayed
+      // events follow.
       renderAll(p);
     },
     onEvent: (e) => onEvent(p, e),
+    onHistory: (f) => showHistory(p, f),
     onStatus: (status) => onStatus(p, status),
-    onEnd: (reason) => onEnd(p, reason),
+    onEnd: (reason) => finish(p, reason),
     onServerError: (e) => notify(p, errorText(e.code, e.message)),
   });
   p.conn.start();
@@ -96,25 +119,21 @@ function onStatus(p, status) {
 }
 
 /**
- * The server ended this page's part in the session.
+ * This page's part in the session is over.
  * @param {Page} p
  * @param {import('./connection.js').EndReason} reason
  */
-function onEnd(p, reason) {
+function finish(p, reason) {
+  if (p.over) return;
   p.over = true;
+  p.conn.stop();
   setBanner(null);
   if (p.ticker) clearInterval(p.ticker);
   document.title = baseTitle();
-  if (reason === 'removed') {
-    p.exits.removed();
-    showRemoved();
-  } else if (reason === 'ended') {
-    showEnded();
-  } else {
-    p.exits.unauthorized();
-  }
+  if (reason === 'removed') p.exits.removed();
+  else if (reason === 'ended') p.exits.ended();
+  else p.exits.unauthorized();
 }
-
 
 /**
  * Builds the session screen's skeleton once; `renderAll` fills it in.
@@ -124,64 +143,75 @@ function buildSession(p) {
   const model = /** @type {Model} */ (p.model);
   const facilitator = model.you.role === 'facilitator';
   const el = p.el;
-
-  // Status line
-  el.status = h('p', { class: 'status-line', id: 'status-line' });
-  el.clock = h('span', { class: 'turn-clock', role: 'timer', 'aria-live': 'off', id: 'turn-clock' });
-  el.notice = h('p', { class: 'notice', role: 'status', hidden: true, id: 'notice' });
-  el.announcement = h('div', { class: 'announcement', id: 'announcement', hidden: true });
-  el.yourTurn = h('div', { class: 'your-turn', id: 'your-turn', hidden: true });
-
-  // Lobby card (participants, before the start)
-  el.lobby = h('section', { class: 'card lobby', id: 'lobby', 'aria-labelledby': 'lobby-title', hidden: true });
-
-  // Rooms: tabs + one log per room + composer
-  el.tabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Rooms', id: 'room-tabs' });
-  el.logs = h('div', { class: 'logs', role: 'tabpanel', id: 'room-panel', tabindex: '0' });
-  el.pending = h('ul', { class: 'pending', 'aria-label': 'Messages waiting to be sent' });
-  el.composer = buildComposer(p);
-  el.rooms = h('section', { class: 'room-area', 'aria-labelledby': 'room-heading' },
-    h('h2', { class: 'visually-hidden', id: 'room-heading', text: 'Conversation' }),
-    el.tabs, el.logs, el.pending, el.composer);
-
-  // You: hand, pass, break, struggling, preferences
-  el.you = h('section', { class: 'card you', 'aria-labelledby': 'you-heading', id: 'you' });
-
-  // People
-  el.peopleCount = h('span', { class: 'muted' });
-  el.people = h('ul', { class: 'people', id: 'people' });
-  const peopleCard = h('section', { class: 'card', 'aria-labelledby': 'people-heading' },
-    h('h2', { id: 'people-heading' }, 'Who is here ', el.peopleCount), el.people);
-
-  // Private thread
-  el.dmList = h('ol', { class: 'log dm-log', 'aria-label': 'Private messages' });
-  el.dmForm = buildDmForm(p);
-  el.dmSelect = h('select', { id: 'dm-with', class: 'dm-with' });
-  const dmCard = h('section', { class: 'card', 'aria-labelledby': 'dm-heading', id: 'private' },
-    h('h2', { id: 'dm-heading', text: facilitator ? 'Private check-ins' : 'Private with the facilitator' }),
-    facilitator
-      ? h('div', { class: 'field' }, h('label', { for: 'dm-with', text: 'With' }), el.dmSelect)
-      : h('p', { class: 'hint', text: 'Only you and the facilitators see this. Your facilitator may check in with you here, and you can answer. If you would like them to, press “I’m struggling”.' }),
-    el.dmList, el.dmForm);
-  el.dmSelect.addEventListener('change', () => {
-    p.dmWith = /** @type {HTMLSelectElement} */ (el.dmSelect).value || null;
-    renderDms(p);
-  });
-
-  el.console = facilitator ? buildConsole(p) : h('div', { hidden: true });
-
-  el.root = h('div', { class: `session${facilitator ? ' is-facilitator' : ''}`, id: 'session', 'aria-busy': 'false' },
-    h('h1', { class: 'visually-hidden', id: 'session-title', text: `${p.card.group.name}: session` }),
-    h('div', { class: 'status' }, el.status, el.clock),
-    el.notice, el.announcement, el.yourTurn,
-    el.lobby,
-    h('div', { class: 'columns' },
-      el.rooms,
-      h('div', { class: 'side' }, el.you, peopleCard, dmCard),
-      facilitator ? el.console : null));
-
+  // A facilitator arriving before the start is most likely there to start.
+  if (facilitator && model.session.phase === 'lobby') p.panel = 'console';
+  const cockpit = buildCockpit(p);
+  el['panel-talk'] = buildTalk(p);
+  el['panel-people'] = buildPeople(p);
+  el['panel-private'] = buildPrivate(p);
+  el['panel-me'] = facilitator ? h('div', { hidden: true }) : buildMe(p);
+  el['panel-console'] = facilitator ? buildConsole(p) : h('div', { hidden: true });
+  el.tabbar = buildTabbar(p, facilitator);
+  el.root = h('div', { class: `session${facilitator ? ' is-facilitator' : ''}`, id: 'session', 'aria-busy': 'false', 'data-panel': p.panel },
+    h('h1', { class: 'visually-hidden', id: 'session-title', tabindex: '-1', text: `${p.card.group.name}: session` }),
+    cockpit,
+    h('div', { class: 'panels' },
+      el['panel-talk'],
+      h('div', { class: 'side' }, facilitator ? null : el['panel-me'], el['panel-people'], el['panel-private']),
+      facilitator ? el['panel-console'] : null),
+    el.tabbar);
   showScreen(el.root);
+  document.body.classList.add('in-session');
+  onFocusLost((where) => focusFallback(p, where));
   p.ticker = setInterval(() => tick(p), 1000);
+}
+
+/**
+ * Where focus goes when a redraw removed what had it: the composer when it
+ * can take words, else the heading of the part it was in, else the status
+ * bar. Never `<body>`.
+ * @param {Page} p
+ * @param {Element} where
+ */
+function focusFallback(p, where) {
+  if (p.over || !p.el.root || !p.el.root.contains(where)) return;
+  const inCockpit = where.closest('.cockpit') !== null;
+  const composer = composerIfOpen(p);
+  if (inCockpit && composer && panelVisible(p, 'talk')) {
+    composer.focus();
+    return;
+  }
+  const panel = inCockpit ? null : where.closest('.panel');
+  const heading = panel && panel.querySelector('h2[tabindex="-1"]');
+  if (heading instanceof HTMLElement && !heading.closest('[hidden]')) heading.focus();
+  else p.el.statusBar.focus();
+}
+
+/**
+ * The control that makes sense after an action, once the screen shows it.
+ * @param {Page} p
+ * @param {string} what
+ * @returns {HTMLElement | null}
+ */
+function focusTargetAfter(p, what) {
+  const model = p.model;
+  if (!model) return null;
+  const byId = (/** @type {string} */ id) => {
+    const el = document.getElementById(id);
+    return el instanceof HTMLElement && !el.closest('[hidden]') && !(el instanceof HTMLButtonElement && el.disabled) ? el : null;
+  };
+  switch (what) {
+    case 'done': return model.stick.holder === model.you.id ? null : byId('hand') || composerIfOpen(p);
+    case 'back': {
+      const me = model.participants.get(model.you.id);
+      if (me && me.presence === 'break') return null;
+      return model.stick.holder === model.you.id ? composerIfOpen(p) : byId('hand');
+    }
+    case 'take-break': return byId('back');
+    case 'pause': return byId('resume');
+    case 'resume': return byId('pause');
+    default: return null;
+  }
 }
 
 /**
@@ -194,113 +224,104 @@ function onEvent(p, e) {
   const changes = applyEvent(model, e);
   let all = false;
   for (const c of changes) {
-    switch (c.what) {
-      case 'message': {
-        appendMessage(p, c.room, c.msg);
-        if (c.msg.from !== model.you.id) {
-          if (c.room === p.room) announce(`${nameOf(model, c.msg.from)}: ${c.msg.cw ? `message with a content note: ${c.msg.cw}` : c.msg.text.slice(0, 300)}`);
-          else {
-            p.unread.set(c.room, (p.unread.get(c.room) || 0) + 1);
-            const room = model.rooms.get(c.room);
-            announce(`New message in ${room ? room.name : 'a side room'}.`);
-            renderTabs(p);
-          }
-        }
-        break;
+    if (c.what === 'message') {
+      appendMessage(p, c.room, c.msg);
+      if (c.msg.from === model.you.id) continue;
+      if (c.room === p.room) {
+        announce(`${nameOf(model, c.msg.from)}: ${c.msg.cw ? `message with a content note: ${c.msg.cw}` : c.msg.text.slice(0, 300)}`);
+      } else {
+        p.unread.set(c.room, (p.unread.get(c.room) || 0) + 1);
+        const room = model.rooms.get(c.room);
+        announce(`New message in ${room ? room.name : 'a side room'}.`);
+        all = true;
       }
-      case 'message-updated':
-        updateMessage(p, c.msg);
-        break;
-      case 'stick': {
-        const holder = model.stick.holder;
-        if (holder === model.you.id && c.previousHolder !== holder) yourTurnCue(p);
-        else if (holder && holder !== c.previousHolder) announce(`${nameOf(model, holder)} has the talking stick.`);
-        else if (!holder && c.previousHolder === model.you.id) announce('Your turn has ended. Thank you.');
-        all = true;
-        break;
-      }
-      case 'turn-warning':
-        if (model.stick.holder === model.you.id) announce(`${warningWords(c.seconds * 1000)} It's still your turn.`);
-        all = true;
-        break;
-      case 'ending-soon':
-        announce('The session will end in a few minutes.');
-        all = true;
-        break;
-      case 'phase':
-        announce(c.phase === 'paused' && c.note ? `${PHASE_WORDS.paused} ${c.note}` : (PHASE_WORDS[c.phase] || ''));
-        if (c.phase === 'ended') {
-          p.over = true;
-          p.conn.stop();
-          setBanner(null);
-          if (p.ticker) clearInterval(p.ticker);
-          showEnded();
-          return;
-        }
-        all = true;
-        break;
-      case 'announced':
-        announce(`Announcement from the facilitator: ${c.text}`);
-        all = true;
-        break;
-      case 'dm':
-        if (c.dm.from !== model.you.id) {
-          announce(model.you.role === 'facilitator'
-            ? `Private message from ${nameOf(model, c.dm.from)}.`
-            : 'The facilitator sent you a private message.');
-          if (model.you.role === 'facilitator' && !p.dmWith) p.dmWith = c.dm.from === model.you.id ? c.dm.to : c.dm.from;
-        }
-        renderDms(p);
-        break;
-      case 'inbox':
-        announce(c.item.kind === 'help'
-          ? `${nameOf(model, c.item.from)} pressed “I'm struggling”.`
-          : `${nameOf(model, c.item.by)} reported a message.`);
-        all = true;
-        break;
-      case 'left':
-        if (c.participant === model.you.id) {
-          p.over = true;
-          p.conn.stop();
-          setBanner(null);
-          if (p.ticker) clearInterval(p.ticker);
-          p.exits.removed();
-          showRemoved();
-          return;
-        }
-        all = true;
-        break;
-      case 'joined':
-        if (model.you.role === 'facilitator') announce(`${c.participant.name} joined.`);
-        all = true;
-        break;
-      case 'rooms':
-        for (const id of [...p.logs.keys()]) if (!model.rooms.has(id)) { p.logs.get(id)?.remove(); p.logs.delete(id); }
-        if (!model.rooms.has(p.room)) switchRoom(p, 'main');
-        ensureLogs(p);
-        all = true;
-        break;
-      case 'unknown':
-        break;
-      default:
-        all = true;
+    } else if (c.what === 'message-updated') {
+      updateMessage(p, c.msg);
+    } else if (c.what === 'unknown') {
+      // The protocol may add kinds; this page has nothing to show for it.
+    } else if (c.what === 'phase' && c.phase === 'ended') {
+      announce(PHASE_WORDS.ended);
+      finish(p, 'ended');
+      return;
+    } else if (c.what === 'left' && c.participant === model.you.id) {
+      finish(p, 'removed');
+      return;
+    } else {
+      cue(p, c);
+      all = true;
     }
   }
   if (all) renderAll(p);
 }
 
 /**
- * The soft sound, the title and the spoken cue when the stick comes to you.
+ * What a change says out loud (politely), or plays, beyond the redraw.
  * @param {Page} p
+ * @param {Change} c
  */
-function yourTurnCue(p) {
-  announce("It's your turn. Write when you're ready, and press “I'm done” when you've finished.");
-  if (!pref('turnCue', true)) return;
-  document.title = `Your turn · ${baseTitle()}`;
-  softBeep();
-  void p;
+function cue(p, c) {
+  const model = /** @type {Model} */ (p.model);
+  const me = model.you.id;
+  const facilitator = model.you.role === 'facilitator';
+  switch (c.what) {
+    case 'stick': {
+      const holder = model.stick.holder;
+      if (holder === me && c.previousHolder !== holder) {
+        announce("It's your turn. Write when you're ready, and press “I'm done” when you've finished.");
+        turnCue(p);
+        const composer = composerIfOpen(p);
+        const active = document.activeElement;
+        const typingElsewhere = (active instanceof HTMLTextAreaElement || active instanceof HTMLInputElement) && active !== composer;
+        if (composer && panelVisible(p, 'talk') && !typingElsewhere) composer.focus();
+      } else if (holder && holder !== c.previousHolder) announce(`${nameOf(model, holder)} has the talking stick.`);
+      else if (!holder && c.previousHolder === me) announce('Your turn has ended. Thank you.');
+      break;
+    }
+    case 'turn-warning':
+      if (model.stick.holder === me) announce(`${warningWords(c.seconds * 1000)} It's still your turn.`);
+      break;
+    case 'ending-soon':
+      announce('The session will end in a few minutes.');
+      break;
+    case 'phase':
+      if (c.phase === 'paused') announce(c.note ? `${PHASE_WORDS.paused} ${c.note}` : c.reason === 'no_facilitator' ? 'The group is paused until the facilitator is back.' : PHASE_WORDS.paused);
+      else if (c.phase === 'live') announce(c.previous === 'paused' ? PHASE_WORDS.resumed : PHASE_WORDS.live);
+      break;
+    case 'mode':
+      if (c.roundOver) announce('The round is over. Back to the talking stick: raise your hand when you would like a turn.');
+      break;
+    case 'muted':
+      if (c.participant === me) announce(c.on ? 'The facilitator has muted you for now. You can still read along and react.' : 'You can write again.');
+      break;
+    case 'announced':
+      announce(`Announcement from the facilitator: ${c.text}`);
+      break;
+    case 'dm':
+      if (c.dm.from !== me) {
+        announce(facilitator ? `Private message from ${nameOf(model, c.dm.from)}.` : 'The facilitator wrote to you privately.');
+        if (facilitator && !p.dmWith) p.dmWith = c.dm.from;
+        // On a phone showing the thread (and the page in view), it is read.
+        if (panelVisible(p, 'private') && p.panel === 'private') markDmsRead(p);
+      }
+      break;
+    case 'inbox':
+      // A help request is announced by its banner (role="alert"), once.
+      if (c.item.kind === 'help') helpCue(p);
+      else announce(`${nameOf(model, c.item.by)} reported a message.`);
+      break;
+    case 'seen':
+      if (c.item.seen_by !== me) announce(`${nameOf(model, c.item.seen_by)} has seen ${c.item.kind === 'help' ? `${nameOf(model, c.item.from)}'s request for help` : 'a report'}.`);
+      break;
+    case 'joined':
+      if (facilitator) announce(`${c.participant.name} joined.`);
+      break;
+    case 'rooms':
+      roomsChanged(p);
+      break;
+    default:
+      break;
+  }
 }
-
 
 /**
  * Everything except the logs, from the model.
@@ -310,120 +331,30 @@ function renderAll(p) {
   const model = p.model;
   if (!model || p.over) return;
   const facilitator = model.you.role === 'facilitator';
-  const s = model.session;
-  p.el.root.dataset.phase = s.phase;
-  const lobby = s.phase === 'lobby' && !facilitator;
-  p.el.lobby.hidden = !lobby;
-  p.el.rooms.hidden = lobby;
-  if (lobby) renderLobby(p);
-  renderStatus(p);
-  renderAnnouncement(p);
-  renderTabs(p);
-  renderComposer(p);
-  renderYou(p);
+  p.el.root.dataset.phase = model.session.phase;
+  renderCockpit(p);
+  renderTalk(p);
   renderPeople(p);
-  renderDms(p);
+  renderPrivate(p);
   if (facilitator) renderConsole(p);
-  if (model.stick.holder !== model.you.id && document.title !== baseTitle()) document.title = baseTitle();
-}
-
-/** @param {Page} p */
-function renderLobby(p) {
-  const model = /** @type {Model} */ (p.model);
-  const starts = new Date(p.card.starts_at).getTime();
-  const until = starts - Date.now();
-  const count = [...model.participants.values()].filter((x) => x.role !== 'facilitator' && x.presence !== 'offline').length;
-  replace(p.el.lobby,
-    h('h2', { id: 'lobby-title', text: `You're in, ${model.you.name}. Welcome.` }),
-    h('p', { class: 'lobby-countdown' },
-      Number.isNaN(until) ? 'The group starts soon.' : until > 0
-        ? ['The group starts ', h('strong', { id: 'countdown', text: countdownWords(until) }), ` (${r.whenWords(p.card.starts_at)}).`]
-        : ['The group will start ', h('strong', { id: 'countdown', text: 'as soon as the facilitator opens the circle' }), '.']),
-    h('p', { text: 'This page will change by itself when the facilitator starts. There is nothing you need to do.' }),
-    h('p', { class: 'muted', text: 'While you wait: get comfortable, perhaps a glass of water. You can reread the group agreement, or take a break at any time. Your place is kept.' }),
-    h('p', { class: 'muted', text: count === 1 ? 'You are the first one here.' : `${count} people are here so far.` }),
-  );
-}
-
-/** @param {Page} p */
-function renderStatus(p) {
-  const model = /** @type {Model} */ (p.model);
-  const s = model.session;
-  /** @type {r.Child[]} */
-  const parts = [];
-  if (s.phase === 'lobby') parts.push(h('span', { class: 'pill', text: 'Not started yet' }));
-  else if (s.phase === 'paused') parts.push(h('span', { class: 'pill pill-paused', text: s.reason === 'no_facilitator' ? 'Paused until the facilitator is back' : 'Paused' }));
-  else if (s.phase === 'live') parts.push(h('span', { class: 'pill pill-live', text: 'In session' }));
-  parts.push(h('span', { class: 'pill', text: r.modeName(s.mode) }));
-  if (s.locked) parts.push(h('span', { class: 'pill', text: 'Closed to new people' }));
-  if (s.mode !== 'open') {
-    const holder = model.stick.holder;
-    parts.push(h('span', { class: 'status-stick' }, holder
-      ? (holder === model.you.id ? h('strong', { text: 'You have the talking stick' }) : [h('strong', { text: nameOf(model, holder) }), ' has the talking stick'])
-      : 'Nobody has the talking stick'));
-    const place = queuePlace(model, model.you.id);
-    if (place) parts.push(h('span', { class: 'status-place', text: `You are ${ordinal(place)} in the queue` }));
-  }
-  if (s.phase === 'paused' && s.note) parts.push(h('span', { class: 'status-note' }, 'Note: ', h('span', { text: s.note })));
-  if (s.ending_soon) parts.push(h('span', { class: 'pill', text: 'Ending soon' }));
-  replace(p.el.status, ...parts);
-  renderClock(p);
-}
-
-/**
- * The turn clock, updated every second by the ticker.
- * @param {Page} p
- */
-function renderClock(p) {
-  const model = p.model;
-  if (!model) return;
-  const st = model.stick;
-  const c = p.el.clock;
-  if (!st.holder || model.session.mode === 'open') {
-    c.textContent = '';
-    c.hidden = true;
-    c.classList.remove('clock-warning');
-    return;
-  }
-  c.hidden = false;
-  const left = st.ends_at !== null ? st.ends_at - Date.now() : st.remaining_ms;
-  if (left === null) {
-    c.textContent = '';
-    return;
-  }
-  const warning = st.warned || (model.session.warning_ms !== null && left <= model.session.warning_ms);
-  c.classList.toggle('clock-warning', warning);
-  const paused = st.ends_at === null;
-  c.textContent = `${clock(left)} left in this turn${paused ? ' (paused)' : ''}${warning ? ' · nearly time' : ''}`;
+  else renderMe(p);
+  renderTabbar(p);
+  renderTitle(p);
+  placeRefusals(p);
+  if (p.afterRender) p.afterRender();
 }
 
 /** @param {Page} p */
 function tick(p) {
   if (!p.model || p.over) return;
-  renderClock(p);
-  if (p.model.session.phase === 'lobby' && p.model.you.role !== 'facilitator') {
-    const el = document.getElementById('countdown');
-    const until = new Date(p.card.starts_at).getTime() - Date.now();
-    if (el && until > 0) el.textContent = countdownWords(until);
-  }
+  tickCockpit(p);
   if (p.model.stick.holder === p.model.you.id) renderYourTurn(p);
-}
-
-/** @param {Page} p */
-function renderAnnouncement(p) {
-  const model = /** @type {Model} */ (p.model);
-  const last = model.announcements[model.announcements.length - 1];
-  const box = p.el.announcement;
-  if (!last || box.dataset.dismissed === String(last.at)) {
-    box.hidden = true;
-    return;
-  }
-  box.hidden = false;
-  replace(box,
-    h('p', null, h('strong', { text: 'From the facilitator: ' }), h('span', { text: last.text })),
-    h('button', { type: 'button', class: 'quiet small', text: 'Dismiss', onclick: () => { box.dataset.dismissed = String(last.at); box.hidden = true; } }));
+  if (p.model.session.phase === 'lobby' && p.model.you.role !== 'facilitator') tickTalk(p);
 }
 
 document.addEventListener('visibilitychange', () => {
-  if (!document.hidden && page && page.model && page.model.stick.holder !== page.model.you.id) document.title = baseTitle();
+  if (document.hidden || !page || !page.model || page.over) return;
+  // Coming back to the tab: what is on screen is read, and the title says so.
+  if (page.panel === 'private') markDmsRead(page);
+  page.rerender();
 });

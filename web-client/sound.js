@@ -34,3 +34,25 @@ export function softBeep() {
     osc.stop(t + 0.55);
   }
 }
+
+/**
+ * Three soft rising notes: someone asked for help. Distinct from the turn
+ * cue, and as quiet: it should be noticed, never startle.
+ */
+export function helpChime() {
+  if (!audio) return;
+  const now = audio.currentTime;
+  for (const [i, freq] of [[0, 440], [1, 554.37], [2, 659.25]]) {
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.type = 'sine';
+    osc.frequency.value = freq;
+    const t = now + i * 0.18;
+    gain.gain.setValueAtTime(0, t);
+    gain.gain.linearRampToValueAtTime(0.06, t + 0.04);
+    gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.6);
+    osc.connect(gain).connect(audio.destination);
+    osc.start(t);
+    osc.stop(t + 0.65);
+  }
+}

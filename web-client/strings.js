@@ -180,6 +180,7 @@ export const MODES = /** @type {Record<string, {name: string, hint: string}>} */
 export const PHASE_WORDS = /** @type {Record<string, string>} */ ({
   lobby: 'The group has not started yet.',
   live: 'The group has started.',
+  resumed: 'The group has resumed.',
   paused: 'The facilitator has paused the group for a moment.',
   ended: 'The session has ended. Thank you for being here.',
 });
