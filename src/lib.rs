@@ -22,6 +22,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod ics;
+pub mod protocol;
 pub mod ratelimit;
 pub mod session;
 pub mod settings;
