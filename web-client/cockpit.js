@@ -55,9 +55,9 @@ export function buildCockpit(p) {
  */
 export function renderCockpit(p) {
   renderStatus(p);
-  renderCounters(p);
   renderHelpAlert(p);
   renderDmAlert(p);
+  renderCounters(p);
   renderAnnouncement(p);
   renderTitle(p);
 }
@@ -140,8 +140,8 @@ function renderCounters(p) {
    */
   const counter = (id, label, more, n, words, cls, open) => h('button', {
     type: 'button', id, 'data-key': id, class: `counter${n > 0 ? ` ${cls}` : ''}`, onclick: open,
-    'aria-label': `${label}${more}: ${n} ${words}`,
-  }, h('span', { class: 'counter-label' }, label, h('span', { class: 'counter-more', text: more })), h('span', { class: 'counter-n', 'aria-hidden': 'true', text: String(n) }));
+  }, h('span', { class: 'counter-label' }, label, h('span', { class: 'counter-more', text: more })), ' ',
+  h('span', { class: 'counter-n', text: String(n) }), h('span', { class: 'visually-hidden', text: ` ${words}` }));
   if (facilitator) {
     replace(p.el.counters,
       counter('count-help', 'Help', ' requests', openHelpRequests(model).length, 'open', 'counter-help', () => openInbox(p)),
@@ -149,8 +149,12 @@ function renderCounters(p) {
       counter('count-private', 'Private', ' messages', dms, 'unread', 'counter-on', () => openPrivate(p, null)));
     p.el.counters.hidden = false;
   } else {
-    p.el.counters.hidden = dms === 0;
-    replace(p.el.counters, dms ? counter('count-private', 'Private', ' messages', dms, 'unread', 'counter-on', () => openPrivate(p, null)) : null);
+    // A participant's banner already says it; the counter stays once the
+    // banner is put aside ("Later").
+    const bannerShown = p.el.dmAlert.classList.contains('is-open');
+    const show = dms > 0 && !bannerShown;
+    p.el.counters.hidden = !show;
+    replace(p.el.counters, show ? counter('count-private', 'Private', ' messages', dms, 'unread', 'counter-on', () => openPrivate(p, null)) : null);
   }
 }
 
@@ -244,7 +248,7 @@ function helpItem(p, item) {
       }),
       h('button', {
         type: 'button', class: 'secondary', 'data-key': `alert-seen-${item.id}`, text: 'Mark as seen',
-        'aria-label': `Mark ${who}'s request as seen`,
+        'aria-label': `Mark as seen: ${who}'s request`,
         onclick: () => { void markSeen(p, item.id, `alert-seen-${item.id}`); },
       })),
     h('p', { class: 'hint', text: 'Marking it as seen (checking in does too) tells your co-facilitators that someone has it.' }));
@@ -286,7 +290,7 @@ function renderDmAlert(p) {
   const preview = last.text.length > 160 ? `${last.text.slice(0, 157)}…` : last.text;
   replace(box,
     h('p', { class: 'dm-alert-title' },
-      h('strong', { text: `${from} (facilitator) wrote to you privately` }),
+      h('strong', { text: `${from} (facilitator) wrote to you` }),
       unread.length > 1 ? ` (${unread.length} new)` : '', ':'),
     h('p', { class: 'dm-alert-text' }, '“', h('span', { text: preview }), '”'),
     h('div', { class: 'row' },
@@ -296,6 +300,7 @@ function renderDmAlert(p) {
         onclick: () => {
           box.dataset.dismissed = last.id;
           renderDmAlert(p);
+          renderCounters(p);
           document.getElementById('count-private')?.focus();
         },
       })));

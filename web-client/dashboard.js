@@ -167,12 +167,12 @@ function sessionRow(s, tz, reload, status) {
     h('span', { class: 'session-when' }, h('strong', { text: when }), s.phase ? h('span', { class: 'muted', text: ` · ${PHASES[s.phase] || s.phase}` }) : null),
     h('span', { class: 'session-actions' },
       h('button', {
-        type: 'button', class: 'secondary small', 'data-copy': link, text: 'Copy link', 'aria-label': `Copy the join link for ${when}`,
+        type: 'button', class: 'secondary small', 'data-copy': link, text: 'Copy link', 'aria-label': `Copy link to join on ${when}`,
         onclick: async () => {
           sayIn(status, (await copyText(link)) ? 'The join link is copied.' : `The join link is ${link}`);
         },
       }),
-      h('a', { class: 'button small', href: `/s/${encodeURIComponent(s.id)}?facilitate=1`, text: 'Open console', 'aria-label': `Open the facilitator console for ${when}` }),
+      h('a', { class: 'button small', href: `/s/${encodeURIComponent(s.id)}?facilitate=1`, text: 'Open console', 'aria-label': `Open console for ${when}` }),
       h('button', {
         type: 'button', class: 'quiet small danger-text', text: 'Cancel', 'aria-label': `Cancel this session on ${when}`,
         onclick: async () => {

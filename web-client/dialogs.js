@@ -6,7 +6,7 @@
 import { nameOf } from './state.js';
 import { h } from './render.js';
 import { announce, ask } from './ui.js';
-import { command, notify } from './page.js';
+import { command, confirmNear } from './page.js';
 
 /**
  * @typedef {import('./state.js').Model} Model
@@ -38,7 +38,7 @@ export async function reportMessage(p, msg) {
   if (!data) return;
   const detail = String(data.get('detail') || '').trim();
   const reason = `${String(data.get('reason') || 'Something else')}${detail ? `: ${detail}` : ''}`;
-  if (await command(p, 'report', { msg: msg.id, reason }, `menu-${msg.id}`)) notify(p, 'Thank you. The facilitator has your report.');
+  if (await command(p, 'report', { msg: msg.id, reason }, `menu-${msg.id}`)) confirmNear(p, 'Thank you. The facilitator has your report.', `menu-${msg.id}`);
 }
 
 /**
@@ -98,7 +98,7 @@ export async function struggling(p) {
   /** @type {Record<string, unknown>} */
   const f = {};
   if (note) f.note = note;
-  if (await command(p, 'need_help', f, 'struggling')) notify(p, "The facilitator knows, privately. You're not alone.");
+  if (await command(p, 'need_help', f, 'struggling')) confirmNear(p, "The facilitator knows, privately. You're not alone.", 'struggling');
 }
 
 /**

@@ -42,7 +42,7 @@ import { h } from './render.js';
  * @property {string | null} dmWith  the participant whose private thread a facilitator has open
  * @property {Set<string>} readDms  private messages to this viewer that they have opened
  * @property {Set<string>} earlierLoading  rooms whose older messages are on the way
- * @property {Map<string, {text: string, stamp: number}>} refusals  by the `data-key` of the control
+ * @property {Map<string, {text: string, stamp: number, tone: 'refusal' | 'done'}>} refusals  notes next to controls, by the `data-key` of the control
  * @property {string} helpShown  the help requests the banner shows now (so it is announced once)
  * @property {boolean} wasOnline
  * @property {boolean} over
@@ -105,13 +105,34 @@ export async function command(p, type, fields, from) {
  * @param {string} [from]  the `data-key` of the control
  */
 export function refuse(p, text, from) {
+  noteNear(p, text, from, 'refusal');
+}
+
+/**
+ * Confirms that something went through, next to the control that did it
+ * (so a phone's cockpit stays free for what matters).
+ * @param {Page} p
+ * @param {string} text
+ * @param {string} from  the `data-key` of the control
+ */
+export function confirmNear(p, text, from) {
+  noteNear(p, text, from, 'done');
+}
+
+/**
+ * @param {Page} p
+ * @param {string} text
+ * @param {string | undefined} from
+ * @param {'refusal' | 'done'} tone
+ */
+function noteNear(p, text, from, tone) {
   const control = from ? p.el.root?.querySelector(`[data-key="${CSS.escape(from)}"]`) : null;
   if (!from || !control) {
     notify(p, text);
     return;
   }
   const stamp = Date.now();
-  p.refusals.set(from, { text, stamp });
+  p.refusals.set(from, { text, stamp, tone });
   placeRefusals(p);
   announce(text);
   setTimeout(() => {
@@ -135,7 +156,7 @@ export function placeRefusals(p) {
     const key = old.getAttribute('data-for') || '';
     if (!p.refusals.has(key) || !old.previousElementSibling || old.previousElementSibling.getAttribute('data-key') !== key) old.remove();
   }
-  for (const [key, { text }] of p.refusals) {
+  for (const [key, { text, tone }] of p.refusals) {
     const control = root.querySelector(`[data-key="${CSS.escape(key)}"]`);
     if (!(control instanceof HTMLElement)) continue;
     const id = `refusal-${key.replace(/[^A-Za-z0-9_-]/g, '_')}`;
@@ -145,6 +166,7 @@ export function placeRefusals(p) {
       note = h('p', { class: 'refusal', id, 'data-for': key });
       control.after(note);
     }
+    note.classList.toggle('is-done', tone === 'done');
     note.textContent = text;
     const described = (control.getAttribute('aria-describedby') || '').split(/\s+/).filter(Boolean);
     if (!described.includes(id)) control.setAttribute('aria-describedby', [...described, id].join(' '));

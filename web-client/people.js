@@ -79,7 +79,7 @@ export function openDm(p, id) {
  */
 export function buildPrivate(p) {
   const facilitator = p.model?.you.role === 'facilitator';
-  p.el.dmList = h('ol', { class: 'log dm-log', 'aria-label': 'Private messages' });
+  p.el.dmList = h('ol', { class: 'log dm-log', 'aria-label': 'Private messages', tabindex: '0' });
   p.el.dmForm = buildDmForm(p);
   p.el.dmSelect = h('select', { id: 'dm-with', class: 'dm-with' });
   p.el.dmSelect.addEventListener('change', () => {

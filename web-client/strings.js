@@ -39,6 +39,9 @@ const FALLBACK = "Something didn't go through. Please try again in a moment.";
  * @returns {string}
  */
 export function errorText(code, serverMessage) {
+  // These codes cover many cases; the server's own sentence (written for
+  // people) says which one, so it is the better answer.
+  if (serverMessage && (code === 'bad_request' || code === 'not_found')) return serverMessage;
   if (code && Object.prototype.hasOwnProperty.call(ERRORS, code)) return ERRORS[code];
   if (serverMessage) return serverMessage;
   return FALLBACK;
