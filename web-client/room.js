@@ -246,11 +246,14 @@ async function loadEarlier(p, roomId, key) {
   const first = room.messages[0];
   if (!first) return;
   p.earlierLoading.add(roomId);
-  const button = p.logs.get(roomId)?.querySelector('.log-earlier button');
-  if (button) button.textContent = 'Loading earlier messages…';
+  /** The button now: the `history` frame replaces it before the ack comes. */
+  const button = () => p.logs.get(roomId)?.querySelector('.log-earlier button');
+  const before = button();
+  if (before) before.textContent = 'Loading earlier messages…';
   await command(p, 'history', { room: roomId, before: first.id, limit: EARLIER_PAGE }, key);
   p.earlierLoading.delete(roomId);
-  if (button && button.isConnected) button.textContent = 'Show earlier messages';
+  const after = button();
+  if (after) after.textContent = 'Show earlier messages';
 }
 
 /**

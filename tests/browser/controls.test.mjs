@@ -4,7 +4,9 @@
 // only when it would work; "Take the stick back" saying who gets it next; a
 // refusal explained next to the control that caused it; a remove dialog
 // that promises only what the server does; a removed person told kindly,
-// again when they open the link, and a ban refused kindly.
+// again when they open the link, and a ban refused kindly. And a long
+// conversation: the welcome holds the newest messages, "Show earlier
+// messages" brings the rest, in order, without losing the reader's place.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +23,8 @@ let server;
 let browser;
 
 before(async () => {
-  server = await startServer(DANA);
+  // A small welcome (4 KiB of text), so a few long messages need paging.
+  server = await startServer(DANA, { PEERCIRCLE_WELCOME_TEXT_BYTES: '4096' });
   browser = await launchBrowser();
 });
 
@@ -227,4 +230,45 @@ test('controls tell the truth, and focus and words follow what happens', { timeo
   const all = problems.flat();
   assert.deepEqual(all, [], `the pages reported problems:\n${all.join('\n')}`);
   for (const c of [ctxDana, ctxAna, ctxBen]) await c.close();
+});
+
+test('"Show earlier messages" brings the older part of a long conversation, in order', { timeout: 60_000 }, async () => {
+  const s = await setupSession(server.base, DANA);
+  const ctxDana = await browser.newContext({ viewport: LAPTOP });
+  const ctxAna = await browser.newContext({ viewport: PHONE, hasTouch: true, isMobile: true });
+  const dana = await ctxDana.newPage();
+  const ana = await ctxAna.newPage();
+  const problems = [watch(dana, 'Dana'), watch(ana, 'Ana')];
+  await openConsole(dana, server.base, DANA, s.session);
+  await dana.uncheck('#start-stick');
+  await dana.click('#start');
+  const texts = Array.from({ length: 30 }, (_, i) => `Message ${String(i + 1).padStart(2, '0')}: ${'a calm and fairly long sentence, '.repeat(9)}`.trimEnd());
+  for (const text of texts) {
+    await dana.fill('#composer-text', text);
+    await dana.press('#composer-text', 'Enter');
+  }
+  await until(dana, 'all sent', () => document.querySelectorAll('ol.log[data-room="main"] li.msg').length === 30 && document.querySelectorAll('.msg-pending').length === 0);
+
+  await joinAs(ana, server.base, s.session, 'Ana');
+  const shown = () => ana.locator('ol.log[data-room="main"] .msg-text').allTextContents();
+  const first = await shown();
+  assert.ok(first.length > 0 && first.length < 30, `the welcome holds the newest messages only (${first.length})`);
+  assert.deepEqual(first, texts.slice(30 - first.length), 'the newest, in order');
+  const earlier = ana.getByRole('button', { name: 'Show earlier messages' });
+  assert.equal(await earlier.count(), 1);
+  let count = first.length;
+  for (let round = 0; round < 10 && (await earlier.count()) > 0; round++) {
+    await earlier.focus();
+    await ana.keyboard.press('Enter');
+    await until(ana, 'older messages arrive', (n) => document.querySelectorAll('ol.log[data-room="main"] li.msg').length > n, count);
+    count = (await shown()).length;
+    assert.notEqual(await focused(ana), 'BODY', 'focus stays in the conversation');
+  }
+  assert.deepEqual(await shown(), texts, 'every message, once, in order');
+  assert.equal(await earlier.count(), 0, 'no button once nothing older is left');
+  await until(ana, 'said so', () => /earlier messages? shown above/.test(/** @type {any} */ (window).__said?.join('\n') || document.getElementById('announcer')?.textContent || ''));
+  const all = problems.flat();
+  assert.deepEqual(all, [], `the pages reported problems:\n${all.join('\n')}`);
+  await ctxDana.close();
+  await ctxAna.close();
 });
