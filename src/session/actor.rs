@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::handle::{ActorMsg, Join, JoinRefused, Outbound};
+use super::handle::{ActorMsg, Join, JoinRefused, Outbound, Revoked};
 use super::replay::{self, Logged, ReplayLog};
 use super::state::{Config, Rate, Rates, SessionState};
 use super::writer::{Effect, StoreWriter};
@@ -70,6 +70,9 @@ pub(crate) fn state_config(settings: &Settings) -> Config {
 struct Conn {
     member: MemberId,
     role: Role,
+    credential: Arc<str>,
+    /// Asked to close (it still counts until it has left).
+    closing: bool,
     out: mpsc::Sender<Outbound>,
     kill: CancellationToken,
 }
@@ -284,8 +287,12 @@ impl Actor {
                     self.publish(now, events).await;
                 }
             }
-            ActorMsg::Revoke { member } => {
-                for conn in self.conns.values().filter(|c| c.member == member) {
+            ActorMsg::Revoke(which) => {
+                let hit = |c: &Conn| match &which {
+                    Revoked::Member(m) => &c.member == m,
+                    Revoked::Credential(k) => &c.credential == k,
+                };
+                for conn in self.conns.values().filter(|c| hit(c)) {
                     conn.close(close::BAD_HELLO, "signed out");
                 }
             }
@@ -328,16 +335,20 @@ impl Actor {
                     return;
                 }
             }
-        } else if sockets >= self.settings.max_sockets_per_participant.max(1) {
-            // One person cannot take every socket: the oldest makes way.
-            if let Some((&oldest, c)) = self
+        } else {
+            // One person cannot take every socket: past the limit, the
+            // oldest of theirs makes way.
+            let theirs = self
                 .conns
-                .iter()
-                .filter(|(_, c)| c.member == who.id)
-                .min_by_key(|(id, _)| **id)
-            {
-                c.close(close::POLICY, "too many sockets");
-                tracing::info!(session = %self.session_id, member = %who.id, conn = oldest, "too many sockets: closing the oldest");
+                .iter_mut()
+                .filter(|(_, c)| c.member == who.id && !c.closing);
+            let mut open: Vec<(u64, &mut Conn)> = theirs.map(|(id, c)| (*id, c)).collect();
+            if open.len() >= self.settings.max_sockets_per_participant.max(1) {
+                if let Some((oldest, c)) = open.iter_mut().min_by_key(|(id, _)| *id) {
+                    c.closing = true;
+                    c.close(close::POLICY, "too many sockets");
+                    tracing::info!(session = %self.session_id, member = %who.id, conn = *oldest, "too many sockets: closing the oldest");
+                }
             }
         }
 
@@ -376,6 +387,8 @@ impl Actor {
             Conn {
                 member: who.id,
                 role: who.role,
+                credential: who.credential,
+                closing: false,
                 out,
                 kill,
             },

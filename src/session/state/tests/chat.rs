@@ -265,7 +265,7 @@ fn report_reaches_facilitators_only() {
     let e = find(&events, "reported");
     assert_eq!(e.audience(), Audience::Facilitators);
     assert_eq!(
-        serde_json::to_value(&e).unwrap(),
+        serde_json::to_value(e).unwrap(),
         json!({"kind":"reported","id":"i1","msg":"m1","by":"p2","reason":"felt unkind","from":"p1","room":"main"})
     );
     assert_eq!(

@@ -11,6 +11,7 @@ mod controls;
 mod members;
 mod phases;
 mod stick;
+mod snapshot;
 mod view;
 mod wire;
 
