@@ -99,7 +99,8 @@ export function renderActions(p) {
   const holder = model.stick.holder === model.you.id;
   const hand = me.hand;
   const place = queuePlace(model, model.you.id);
-  const handButton = holder ? null : h('button', {
+  // In open conversation anyone may write: a hand would promise a turn that never comes.
+  const handButton = holder || model.session.mode === 'open' ? null : h('button', {
     type: 'button', class: hand ? 'secondary' : 'primary', id: 'hand', 'data-key': 'hand', 'aria-pressed': String(hand),
     disabled: me.muted && !hand,
     'aria-describedby': me.muted ? 'hand-muted' : null,

@@ -205,7 +205,7 @@ export async function cancelSession(session) {
  * @typedef {{id: string, name: string, role: string, turns: number, spoken_ms: number, breaks: number, removed: boolean}} SummaryPerson
  * @typedef {{id: string, from: string, at: number, seen_by: string | null, seen_at: number | null}} SummaryHelp
  * @typedef {{id: string, by: string, from: string, at: number, seen_by: string | null, seen_at: number | null}} SummaryReport
- * @typedef {{session: {id: string, starts_at: string, ends_at: string, started_at: number | null, ended_at: number | null, live_ms: number, group: {id: string, name: string}}, people: SummaryPerson[], help_requests: SummaryHelp[], reports: SummaryReport[]}} SessionSummary
+ * @typedef {{session: {id: string, starts_at: string | number, ends_at: string | number, started_at: number | null, ended_at: number | null, live_ms: number, group: {id: string, name: string}}, people: SummaryPerson[], help_requests: SummaryHelp[], reports: SummaryReport[]}} SessionSummary
  */
 
 /**

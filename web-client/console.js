@@ -81,7 +81,8 @@ export function buildConsole(p) {
     card('c-session', 'Session', el.sessionControls),
     card('c-stick', 'Stick and queue', el.stickControls,
       h('p', { class: 'hint', text: 'Reorder with the arrow buttons, Alt + Up or Down, or drag the handle.' }), el.queue),
-    card('c-inbox', ['Help requests and reports ', el.inboxCount], el.inbox),
+    card('c-inbox', ['Help requests and reports ', el.inboxCount],
+      h('p', { class: 'hint', text: 'Checking in or removing the message marks an item as seen, for your co-facilitators too.' }), el.inbox),
     card('c-mode', 'Mode and turns', el.modeForm),
     card('c-balance', 'Balance', h('p', { class: 'hint', text: 'Turns and time with the stick, quietest first.' }), el.balance),
     card('c-announce', 'Announce', announceForm),
@@ -232,7 +233,11 @@ export function renderConsole(p) {
           if (item.seen_by === null) void command(p, 'mark_seen', { item: item.id }, `inbox-dm-${item.id}`);
           openDm(p, id);
         },
-        onRedact: (msg) => { void redactMessage(p, msg, `inbox-redact-${item.id}`); },
+        onRedact: (msg) => {
+          void redactMessage(p, msg, `inbox-redact-${item.id}`).then((done) => {
+            if (done && item.seen_by === null) void command(p, 'mark_seen', { item: item.id }, `inbox-redact-${item.id}`);
+          });
+        },
         onSeen: (i) => { void markSeen(p, i.id, `inbox-seen-${i.id}`); },
         messageText: (id, room) => { const m = findMessage(model, id, room); return m ? (m.redacted ? '' : m.text) : null; },
       }))

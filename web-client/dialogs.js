@@ -46,6 +46,7 @@ export async function reportMessage(p, msg) {
  * @param {Page} p
  * @param {string} msgId
  * @param {string} from  the data-key of the control that asked
+ * @returns {Promise<boolean>}  whether it was removed
  */
 export async function redactMessage(p, msgId, from) {
   const data = await ask({
@@ -53,7 +54,7 @@ export async function redactMessage(p, msgId, from) {
     ok: 'Remove the message',
     body: h('p', { text: 'Everyone will see “This message was removed by the facilitator” instead, and its text is deleted from the server.' }),
   });
-  if (data) await command(p, 'redact', { msg: msgId }, from);
+  return data !== null && command(p, 'redact', { msg: msgId }, from);
 }
 
 /**

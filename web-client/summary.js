@@ -82,7 +82,7 @@ function render(s) {
       h('button', { type: 'button', class: 'secondary small', id: 'summary-print', text: 'Print or save as PDF', onclick: () => window.print() }),
       h('button', {
         type: 'button', class: 'secondary small', id: 'summary-download', text: 'Download a copy',
-        onclick: () => download(`peercircle-summary-${s.session.group.name.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase()}-${(s.session.starts_at || '').slice(0, 10)}.txt`, lines.join('\n')),
+        onclick: () => download(`peercircle-summary-${s.session.group.name.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase()}-${dayStamp(s.session.started_at ?? s.session.starts_at)}.txt`, lines.join('\n')),
       })),
     h('h3', { text: `Who came (${participants.length} ${participants.length === 1 ? 'person' : 'people'})` }),
     h('p', { class: 'hint', text: 'Turns, time with the stick and breaks, quietest first, as the session ended.' }),
@@ -123,6 +123,16 @@ function textLines(s, when, name) {
   for (const r of s.reports) out.push(`- ${timeOfDay(r.at)} ${name(r.by)} reported ${name(r.from)}: ${r.seen_by ? `seen by ${name(r.seen_by)} after ${seenAfter(r.at, r.seen_at)}` : 'not marked as seen'}`);
   out.push('', 'No message text is kept by peercircle.');
   return out;
+}
+
+/**
+ * `YYYY-MM-DD` of a time, for a file name.
+ * @param {string | number} when
+ * @returns {string}
+ */
+function dayStamp(when) {
+  const d = new Date(when);
+  return Number.isNaN(d.getTime()) ? 'session' : d.toISOString().slice(0, 10);
 }
 
 /**

@@ -205,8 +205,8 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
     await alex.click('#hand');
     await until(alex, 'Alex is 1st in the queue', () => /1st in the queue/.test(document.getElementById('status-line')?.textContent || ''));
     await alex.click('#take-break');
-    await until(alex, 'Alex sees "Your place is kept"', () => /Your place is kept/.test(document.getElementById('actions')?.textContent || ''));
-    assert.equal(await alex.evaluate(() => document.activeElement?.id), 'back', 'focus moves to "I\'m back"');
+    await until(alex, 'Alex sees "You\'re on a break. Your place is kept."', () => /You're on a break\. Your place is kept\./.test(document.querySelector('#actions .break-box')?.textContent || ''));
+    await until(alex, 'focus moves to "I\'m back"', () => document.activeElement?.id === 'back');
     await alex.click('.break-note-box summary');
     await alex.fill('#break-note', 'back in a few minutes');
     await alex.click('#break-note-save');
@@ -439,6 +439,7 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
     const summary = await fac.locator('#summary').textContent() || '';
     assert.match(summary, /Alex/);
     assert.match(summary, /Kai asked for help\. Seen by Dana after/);
+    assert.match(summary, /Alex reported a message by Kai\. Seen by Dana after/, 'removing the reported message marked it seen');
     assert.doesNotMatch(summary, /Thank you for having me|house is so quiet/, 'never message text');
     await noSeriousAxe(fac, 'summary');
     await screenshots(fac, 'summary');
