@@ -3,7 +3,7 @@
 //! "I'm done", raise or lower a hand, take a break ("Your place is kept"),
 //! come back, and a note for the group while on a break.
 
-import { queuePlace } from './state.js';
+import { queuePlace } from './queries.js';
 import { h, replace } from './render.js';
 import { ordinal, clock, warningWords } from './strings.js';
 import { announce } from './ui.js';

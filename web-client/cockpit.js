@@ -10,7 +10,7 @@
 //! It reads the model and the page; it changes nothing but its own nodes,
 //! the title and the sound.
 
-import { nameOf, queuePlace, openHelpRequests, openReports } from './state.js';
+import { nameOf, queuePlace, openHelpRequests, openReports } from './queries.js';
 import { h, replace, modeName, timeOfDay } from './render.js';
 import { ordinal, clock } from './strings.js';
 import { baseTitle } from './chrome.js';

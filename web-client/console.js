@@ -8,7 +8,8 @@
 //! Every control says what it will do, and is offered only when the server
 //! would accept it; a refusal appears next to the control.
 
-import { nameOf, findMessage, nextInLine, openHelpRequests, openReports } from './state.js';
+import { findMessage } from './state.js';
+import { nameOf, nextInLine, openHelpRequests, openReports } from './queries.js';
 import { h, replace, queueItem, inboxItem, balance } from './render.js';
 import { MODES, ordinal } from './strings.js';
 import { announce } from './ui.js';

@@ -3,7 +3,7 @@
 //! "I'm struggling", end the session. Each says exactly what the server will
 //! do, no more (a removal without "bar them" lets the person join again).
 
-import { nameOf } from './state.js';
+import { nameOf } from './queries.js';
 import { h } from './render.js';
 import { announce, ask } from './ui.js';
 import { command, confirmNear } from './page.js';

@@ -9,7 +9,7 @@
 //! menu item does is a callback.
 
 import { REACTIONS } from './strings.js';
-import { nameOf } from './state.js';
+import { nameOf } from './queries.js';
 import { h, timeOfDay } from './render.js';
 
 /**

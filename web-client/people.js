@@ -4,7 +4,7 @@
 //! (your place, "I'm struggling" and the settings; a facilitator's settings
 //! live in the console).
 
-import { queuePlace, openHelpRequests } from './state.js';
+import { queuePlace, openHelpRequests } from './queries.js';
 import { h, replace, participantRow, dmItem } from './render.js';
 import { ordinal } from './strings.js';
 import { pref, setPref } from './prefs.js';

@@ -11,7 +11,7 @@
 //! One message of a room's log, with its "…" menu, is in `message.js`.
 
 import { PRESENCE, MODES, ordinal, durationWords } from './strings.js';
-import { nameOf, queuePlace, cannotGiveStick } from './state.js';
+import { nameOf, queuePlace, cannotGiveStick } from './queries.js';
 
 /**
  * @typedef {import('./state.js').Model} Model

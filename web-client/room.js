@@ -5,7 +5,8 @@
 //! the participant's actions (`actions.js`).
 
 import { CommandError } from './connection.js';
-import { composerBlock, applyHistory } from './state.js';
+import { applyHistory } from './state.js';
+import { composerBlock } from './queries.js';
 import { h, replace, whenWords } from './render.js';
 import { message } from './message.js';
 import { errorText, countdownWords } from './strings.js';

@@ -7,7 +7,8 @@
 //! and `panels.js` (one part at a time on a phone).
 
 import { Connection } from './connection.js';
-import { applyEvent, fromWelcome, nameOf } from './state.js';
+import { applyEvent, fromWelcome } from './state.js';
+import { nameOf } from './queries.js';
 import { h, onFocusLost } from './render.js';
 import { errorText, PHASE_WORDS, warningWords } from './strings.js';
 import { showScreen, announce, setBanner } from './ui.js';

@@ -10,9 +10,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  fromWelcome, applyEvent, applyHistory, composerBlock, openHelpRequests, openReports, nextInLine, cannotGiveStick,
-} from '../../web-client/state.js';
+import { fromWelcome, applyEvent, applyHistory } from '../../web-client/state.js';
+import { composerBlock, openHelpRequests, openReports, nextInLine, cannotGiveStick } from '../../web-client/queries.js';
 import { warningWords } from '../../web-client/strings.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'protocol');
