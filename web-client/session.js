@@ -19,7 +19,7 @@ import { buildTalk, renderTalk, tickTalk, rebuildLogs, appendMessage, updateMess
 import { buildPeople, renderPeople, buildPrivate, renderPrivate, buildMe, renderMe } from './people.js';
 import { buildConsole, renderConsole } from './console.js';
 import { renderYourTurn } from './actions.js';
-import { buildTabbar, renderTabbar, panelVisible, markDmsRead } from './panels.js';
+import { buildTabbar, renderTabbar, panelVisible, markDmsRead, isPhone } from './panels.js';
 
 /**
  * @typedef {import('./state.js').Model} Model
@@ -302,7 +302,7 @@ function cue(p, c) {
         announce(facilitator ? `Private message from ${nameOf(model, c.dm.from)}.` : 'The facilitator wrote to you privately.');
         if (facilitator && !p.dmWith) p.dmWith = c.dm.from;
         // On a phone showing the thread (and the page in view), it is read.
-        if (panelVisible(p, 'private') && p.panel === 'private') markDmsRead(p);
+        if (isPhone() && p.panel === 'private') markDmsRead(p);
       }
       break;
     case 'inbox':
@@ -356,6 +356,6 @@ function tick(p) {
 document.addEventListener('visibilitychange', () => {
   if (document.hidden || !page || !page.model || page.over) return;
   // Coming back to the tab: what is on screen is read, and the title says so.
-  if (page.panel === 'private') markDmsRead(page);
+  if (isPhone() && page.panel === 'private') markDmsRead(page);
   page.rerender();
 });

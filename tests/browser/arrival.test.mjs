@@ -9,8 +9,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, watch, axeSerious, screenshots, until, untilInView,
-  setupSession, openConsole, call, LAPTOP, PHONE,
+  startServer, launchBrowser, watch, screenshots, until, untilInView,
+  setupSession, openConsole, call, noSeriousAxeAtBothSizes, LAPTOP, PHONE,
 } from './helpers.mjs';
 
 const DANA = { email: 'dana@example.org', name: 'Dana', password: 'a calm and long password' };
@@ -35,21 +35,7 @@ after(async () => {
   if (server) await server.stop();
 });
 
-/**
- * axe-core at a laptop's and a phone's size.
- * @param {import('playwright-core').Page} page
- * @param {string} screen
- */
-async function noSeriousAxe(page, screen) {
-  const size = page.viewportSize();
-  for (const viewport of [LAPTOP, PHONE]) {
-    await page.setViewportSize(viewport);
-    await page.waitForTimeout(50);
-    const found = await axeSerious(page);
-    assert.deepEqual(found, [], `axe-core found serious or critical problems on the ${screen} screen at ${viewport.width} px:\n${JSON.stringify(found, null, 2)}`);
-  }
-  if (size) await page.setViewportSize(size);
-}
+const noSeriousAxe = noSeriousAxeAtBothSizes;
 
 test('an early arrival waits calmly and comes in by itself when the facilitator starts early', { timeout: 60_000 }, async () => {
   const s = await setupSession(server.base, DANA, { startsInMs: 2 * 60 * 60_000, group: { support_resources: SUPPORT } });

@@ -320,3 +320,20 @@ export async function countSounds(ctx) {
     };
   });
 }
+
+/**
+ * Asserts axe-core finds nothing serious or critical, at a laptop's and a
+ * phone's size (and restores the page's size).
+ * @param {import('playwright-core').Page} page
+ * @param {string} screen
+ */
+export async function noSeriousAxeAtBothSizes(page, screen) {
+  const size = page.viewportSize();
+  for (const viewport of [LAPTOP, PHONE]) {
+    await page.setViewportSize(viewport);
+    await page.waitForTimeout(50);
+    const found = await axeSerious(page);
+    if (found.length) throw new Error(`axe-core found serious or critical problems on the ${screen} screen at ${viewport.width} px:\n${JSON.stringify(found, null, 2)}`);
+  }
+  if (size) await page.setViewportSize(size);
+}

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, watch, axeSerious, screenshots, screenshotsDir, wallTime, until, logTexts, LAPTOP,
+  startServer, launchBrowser, watch, axeSerious, screenshots, screenshotsDir, wallTime, until, logTexts, noSeriousAxeAtBothSizes, LAPTOP,
 } from './helpers.mjs';
 
 const FAC = { email: 'facilitator@example.org', name: 'Dana', password: 'a calm and long password' };
@@ -162,6 +162,7 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
       await page.locator('#lobby').waitFor();
     }
     assert.match(await alex.locator('#lobby').textContent() || '', /starts|start/);
+    await noSeriousAxeAtBothSizes(alex, 'lobby');
     await screenshots(alex, 'lobby');
     // "Need help now?" opens the group's support resources.
     await kai.click('#help-open');
@@ -192,7 +193,7 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
     await alex.fill('#composer-text', 'Thank you for having me. It has been a long week.');
     await alex.click('#send');
     await until(kai, "Kai sees Alex's message", () => [...document.querySelectorAll('ol.log[data-room="main"] .msg-text')].some((e) => e.textContent === 'Thank you for having me. It has been a long week.'));
-    await noSeriousAxe(kai, 'session');
+    await noSeriousAxeAtBothSizes(kai, 'session');
     await screenshots(kai, 'session-participant');
 
     // Alex is done: the stick goes to Kai.
@@ -231,7 +232,7 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
     await until(kai, 'the clock says nearly time', () => /left · nearly time/.test(document.getElementById('turn-clock')?.textContent || ''));
     await alex.click('#done');
     await until(fac, 'nobody holds again', () => /Nobody has the talking stick/.test(document.getElementById('stick-controls')?.textContent || ''));
-    await noSeriousAxe(fac, 'facilitator session');
+    await noSeriousAxeAtBothSizes(fac, 'facilitator session');
     await screenshots(fac, 'session-facilitator');
   });
 
@@ -353,7 +354,7 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
 
     // Dark scheme: still no serious axe problem (contrast included).
     await kai.emulateMedia({ colorScheme: 'dark', reducedMotion: 'reduce' });
-    await noSeriousAxe(kai, 'session (dark)');
+    await noSeriousAxeAtBothSizes(kai, 'session (dark)');
     await screenshots(kai, 'session-dark');
     await kai.emulateMedia({ colorScheme: 'light', reducedMotion: 'no-preference' });
   });
@@ -432,6 +433,7 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
     await fac.locator('#modal[open]').waitFor();
     await fac.click('#modal-ok');
     await alex.locator('h1', { hasText: 'The session has ended' }).waitFor();
+    await noSeriousAxeAtBothSizes(alex, 'ended');
     await screenshots(alex, 'ended');
     // The facilitator lands on the dashboard with the session's summary.
     await fac.waitForURL(/\/facilitate\?summary=/);
@@ -441,7 +443,10 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
     assert.match(summary, /Kai asked for help\. Seen by Dana after/);
     assert.match(summary, /Alex reported a message by Kai\. Seen by Dana after/, 'removing the reported message marked it seen');
     assert.doesNotMatch(summary, /Thank you for having me|house is so quiet/, 'never message text');
-    await noSeriousAxe(fac, 'summary');
+    await noSeriousAxeAtBothSizes(fac, 'summary');
+    await fac.emulateMedia({ colorScheme: 'dark' });
+    await noSeriousAxeAtBothSizes(fac, 'summary (dark)');
+    await fac.emulateMedia({ colorScheme: 'light' });
     await screenshots(fac, 'summary');
   });
 
@@ -458,13 +463,14 @@ test('the landing page and an out-of-date link are calm and accessible', { timeo
   const seen = watch(page, 'visitor');
   await page.goto(`${server.base}/`);
   await page.locator('h1', { hasText: 'Welcome to peercircle' }).waitFor();
-  await noSeriousAxe(page, 'landing');
+  await noSeriousAxeAtBothSizes(page, 'landing');
   await screenshots(page, 'landing');
   await page.fill('#landing-link', 'not a link at all');
   await page.click('#landing-form button[type=submit]');
   await page.locator('#landing-error').waitFor();
   await page.goto(`${server.base}/s/s_no_such_session`);
   await page.locator('h1', { hasText: "We couldn't find this group" }).waitFor();
+  await noSeriousAxeAtBothSizes(page, 'not found');
   assert.ok(await page.locator('#help-open').isVisible(), '"Need help now?" is there too');
   await page.click('#help-open');
   await page.locator('#help-dialog[open]').waitFor();
