@@ -298,11 +298,16 @@ function cue(p, c) {
       announce(`Announcement from the facilitator: ${c.text}`);
       break;
     case 'dm':
-      if (c.dm.from !== me) {
-        announce(facilitator ? `Private message from ${nameOf(model, c.dm.from)}.` : 'The facilitator wrote to you privately.');
-        if (facilitator && !p.dmWith) p.dmWith = c.dm.from;
-        // On a phone showing the thread (and the page in view), it is read.
+      if (c.dm.from === me) break;
+      if (facilitator) {
+        announce(`Private message from ${nameOf(model, c.dm.from)}.`);
+        if (!p.dmWith) p.dmWith = c.dm.from;
         if (isPhone() && p.panel === 'private') markDmsRead(p);
+      } else if (isPhone() && p.panel === 'private') {
+        // On a phone showing the thread it is read at once; otherwise the
+        // banner (a polite live region) says it, so it is not said twice.
+        markDmsRead(p);
+        announce('The facilitator wrote to you privately.');
       }
       break;
     case 'inbox':
