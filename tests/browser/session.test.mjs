@@ -7,6 +7,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import {
   startServer, launchBrowser, watch, axeSerious, screenshots, screenshotsDir, wallTime, until, logTexts, noSeriousAxeAtBothSizes, LAPTOP,
 } from './helpers.mjs';
@@ -443,6 +444,13 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
     assert.match(summary, /Kai asked for help\. Seen by Dana after/);
     assert.match(summary, /Alex reported a message by Kai\. Seen by Dana after/, 'removing the reported message marked it seen');
     assert.doesNotMatch(summary, /Thank you for having me|house is so quiet/, 'never message text');
+    // A copy to keep, as a file: the same facts, never message text.
+    const [download] = await Promise.all([fac.waitForEvent('download'), fac.click('#summary-download')]);
+    const kept = readFileSync(await download.path(), 'utf8');
+    assert.match(kept, /^Session summary: Thursday carers circle/);
+    assert.match(kept, /- Kai \(asked to leave\): 1 turn/);
+    assert.match(kept, /Kai: seen by Dana after/);
+    assert.doesNotMatch(kept, /Thank you for having me|house is so quiet|anniversary/, 'never message text or notes');
     await noSeriousAxeAtBothSizes(fac, 'summary');
     await fac.emulateMedia({ colorScheme: 'dark' });
     await noSeriousAxeAtBothSizes(fac, 'summary (dark)');
