@@ -377,6 +377,16 @@ export function applyEvent(model, ev) {
       model.participants.set(p.id, p);
       return [{ what: 'joined', participant: p }, { what: 'people' }];
     }
+    case 'people': {
+      // A large room's batch of arrivals and presence changes: each person
+      // as they are now, added or replaced.
+      const list = Array.isArray(ev.people) ? ev.people : [];
+      for (const raw of list) {
+        const p = toParticipant(raw);
+        model.participants.set(p.id, p);
+      }
+      return list.length ? [{ what: 'people' }] : [];
+    }
     case 'left': {
       // Always a removal: closing the last socket is `presence`, not `left`.
       const id = str(ev.participant);

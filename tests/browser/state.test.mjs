@@ -70,6 +70,12 @@ const EXPECT = {
   left: {
     check: (m) => assert.ok(!names(m).includes('Jo'), 'Jo is no longer listed'),
   },
+  people: {
+    check: (m) => {
+      assert.ok(names(m).includes('Kim'), 'a newcomer of a large room is listed');
+      assert.equal(m.participants.get(PRIYA).presence, 'away', 'a changed presence replaces the old one');
+    },
+  },
   locked: {
     check: (m) => assert.equal(m.session.locked, true),
   },
