@@ -1095,12 +1095,16 @@ async fn a_large_room_batches_arrivals_and_pages_its_people() {
     }
     // Past three people, arrivals come together in `people` events, never
     // one `joined` to everyone per person.
-    fac.wait_for("people", |e| {
-        e["people"]
-            .as_array()
-            .is_some_and(|p| p.iter().any(|x| x["name"] == "Fay"))
-    })
-    .await;
+    let batch = fac
+        .wait_for("people", |e| {
+            e["people"]
+                .as_array()
+                .is_some_and(|p| p.iter().any(|x| x["name"] == "Fay"))
+        })
+        .await;
+    // The batch says how many people there are now (the facilitator and
+    // six), so a client that never listed some of them keeps an exact count.
+    assert_eq!(batch["participants_total"], 7);
     let joined: Vec<&Value> = fac
         .events
         .iter()

@@ -155,9 +155,13 @@ pub enum Event {
         by: MemberId,
     },
     /// **Addition**: in a large room, arrivals and presence changes of the
-    /// last moments, batched (each person's participant object as it is now).
+    /// last moments, batched (each person's participant object as it is now),
+    /// with how many people the session has now: a client that has not paged
+    /// through everyone cannot tell an arrival from a presence change of
+    /// someone it never listed, so it takes the count from here.
     People {
         people: Vec<ParticipantView>,
+        participants_total: u32,
     },
     RoomOpened {
         room: RoomRef,

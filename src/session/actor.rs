@@ -610,7 +610,12 @@ impl Actor {
         self.people_due = None;
         let people = self.state.participant_views(&ids);
         if !people.is_empty() {
-            self.send_event(now, Event::People { people }, effects);
+            let participants_total = u32::try_from(self.state.member_count()).unwrap_or(u32::MAX);
+            let event = Event::People {
+                people,
+                participants_total,
+            };
+            self.send_event(now, event, effects);
         }
     }
 
