@@ -21,12 +21,14 @@ export class ApiError extends Error {
    * @param {number} status  HTTP status (0: the network failed)
    * @param {string} code  wire error code
    * @param {string} message  the server's sentence, if any
+   * @param {string} [reason]  what exactly was refused, when the server says (a refused join's `error.reason`)
    */
-  constructor(status, code, message) {
+  constructor(status, code, message, reason = '') {
     super(message || code);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
+    this.reason = reason;
   }
 }
 
@@ -58,7 +60,7 @@ async function call(method, path, body) {
   }
   if (!res.ok) {
     const err = data && data.error ? data.error : {};
-    throw new ApiError(res.status, String(err.code || statusCode(res.status)), String(err.message || ''));
+    throw new ApiError(res.status, String(err.code || statusCode(res.status)), String(err.message || ''), typeof err.reason === 'string' ? err.reason : '');
   }
   return data;
 }

@@ -7,10 +7,15 @@
 //!
 //! Every control says what it will do, and is offered only when the server
 //! would accept it; a refusal appears next to the control.
+//!
+//! However large the room, what it draws stays small: the queue shows its
+//! first people (more on request), and the balance view those who have had
+//! a turn with the others counted; both are drawn again only when what they
+//! show changes.
 
 import { findMessage } from './state.js';
-import { nameOf, nextInLine, openHelpRequests, openReports } from './queries.js';
-import { h, replace, queueItem, inboxItem, balance } from './render.js';
+import { nameOf, nextInLine, openHelpRequests, openReports, peopleCounts } from './queries.js';
+import { h, replace, queueItem, inboxItem, balance, balanceRows } from './render.js';
 import { MODES, ordinal } from './strings.js';
 import { announce } from './ui.js';
 import { command, refuse } from './page.js';
@@ -23,6 +28,15 @@ import { markSeen } from './cockpit.js';
  * @typedef {import('./page.js').Page} Page
  */
 
+/** Queue items drawn at first, and added by each "Show more of the queue". */
+const QUEUE_SHOWN = 50;
+
+/** Rows of the balance view at most. */
+const BALANCE_ROWS = 60;
+
+/** @type {WeakMap<Page, number>} how much of the queue each page shows */
+const queueShown = new WeakMap();
+
 /**
  * The console, built once.
  * @param {Page} p
@@ -34,6 +48,13 @@ export function buildConsole(p) {
   el.modeForm = buildModeForm(p);
   el.stickControls = h('div', { class: 'stack', id: 'stick-controls' });
   el.queue = h('ol', { class: 'queue', id: 'queue', 'aria-label': 'Queue, in speaking order' });
+  el.queueMore = h('button', {
+    type: 'button', class: 'quiet small', id: 'queue-more', 'data-key': 'queue-more', hidden: true,
+    onclick: () => {
+      queueShown.set(p, (queueShown.get(p) || QUEUE_SHOWN) + QUEUE_SHOWN);
+      renderConsole(p);
+    },
+  });
   el.inboxCount = h('span', { class: 'muted' });
   el.inbox = h('ul', { class: 'inbox', id: 'inbox' });
   el.balance = h('div', { id: 'balance' });
@@ -81,7 +102,7 @@ export function buildConsole(p) {
     h('h2', { id: 'console-heading', tabindex: '-1', text: 'Facilitator console' }),
     card('c-session', 'Session', el.sessionControls),
     card('c-stick', 'Stick and queue', el.stickControls,
-      h('p', { class: 'hint', text: 'Reorder with the arrow buttons, Alt + Up or Down, or drag the handle.' }), el.queue),
+      h('p', { class: 'hint', text: 'Reorder with the arrow buttons, Alt + Up or Down, or drag the handle.' }), el.queue, el.queueMore),
     card('c-inbox', ['Help requests and reports ', el.inboxCount],
       h('p', { class: 'hint', text: 'Checking in or removing the message marks an item as seen, for your co-facilitators too.' }), el.inbox),
     card('c-mode', 'Mode and turns', el.modeForm),
@@ -215,14 +236,18 @@ export function renderConsole(p) {
 
   renderStick(p);
 
-  // Queue
+  // Queue: the first ones (a large room may have hundreds of hands up).
+  const shown = Math.max(QUEUE_SHOWN, queueShown.get(p) || 0);
   replace(el.queue, model.queue.length
-    ? model.queue.map((id, i) => queueItem(model, id, i, {
+    ? model.queue.slice(0, shown).map((id, i) => queueItem(model, id, i, {
         onMove: (qid, to) => { void moveInQueue(p, qid, to); },
         onGive: (qid) => { void command(p, 'give', { participant: qid }, `qgive-${qid}`); },
         onLower: (qid) => { void command(p, 'lower', { participant: qid }, `lower-${qid}`); },
       }))
     : h('li', { class: 'muted', text: 'Nobody has raised a hand.' }));
+  const rest = model.queue.length - shown;
+  el.queueMore.hidden = rest <= 0;
+  if (rest > 0) el.queueMore.textContent = `Show more of the queue (${rest.toLocaleString()} more waiting)`;
 
   // Inbox: open items first (newest first), then what someone has seen.
   const open = [...openHelpRequests(model), ...openReports(model)].sort((a, b) => b.at - a.at);
@@ -244,7 +269,7 @@ export function renderConsole(p) {
       }))
     : h('li', { class: 'muted', text: 'Nothing needs you right now.' }));
 
-  replace(el.balance, balance([...model.participants.values()].filter((x) => x.role !== 'facilitator')));
+  renderBalance(p);
 
   // Side rooms
   const side = [...model.rooms.values()].filter((x) => x.id !== 'main');
@@ -253,6 +278,25 @@ export function renderConsole(p) {
     h('button', { type: 'button', class: 'quiet small', 'data-key': `close-${x.id}`, 'aria-label': `Close ${x.name}`, text: 'Close', onclick: () => { void command(p, 'room_close', { room: x.id }, `close-${x.id}`); } }))));
 
   replace(el.settings, settings(p));
+}
+
+/**
+ * The live balance view, drawn again only when it would look different.
+ * In a large room it counts the people listed so far, and says so.
+ * @param {Page} p
+ */
+function renderBalance(p) {
+  const model = /** @type {Model} */ (p.model);
+  /** @type {import('./state.js').Participant[]} */
+  const others = [];
+  for (const x of model.participants.values()) if (x.role !== 'facilitator') others.push(x);
+  const shown = balanceRows(others, BALANCE_ROWS);
+  const c = peopleCounts(model);
+  const partial = c.complete ? '' : `Counting the ${c.listed.toLocaleString()} people listed so far, of ${c.total.toLocaleString()}.`;
+  const signature = `${partial}|${shown.quiet}|${shown.unshown}|${shown.rows.map((x) => `${x.name}:${x.turns}:${x.spoken_ms}`).join('|')}`;
+  if (p.el.balance.dataset.signature === signature) return;
+  p.el.balance.dataset.signature = signature;
+  replace(p.el.balance, balance(shown), partial ? h('p', { class: 'hint', text: partial }) : null);
 }
 
 /**

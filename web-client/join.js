@@ -303,7 +303,12 @@ function joinFailure(e, card, codeTyped) {
   if (status === 400) return { field: 'name', text: joinErrorText(status, code, message) };
   if (status === 403) {
     // The same code is used for a wrong or missing access code and for a
-    // ban; the server's sentence says which, kindly.
+    // ban; `error.reason` says which.
+    const reason = e instanceof api.ApiError ? e.reason : '';
+    if (reason === 'banned') return { field: 'form', text: joinErrorText(status, 'banned', message) };
+    if (reason === 'access_code_missing') return { field: 'code', text: 'This group uses an access code. Please type the one your facilitator gave you.' };
+    if (reason === 'access_code_wrong') return { field: 'code', text: joinErrorText(status, code, message) };
+    // A server that does not say: its sentence tells, kindly.
     if (card.group.has_access_code && !codeTyped && !/can't join this group/i.test(message)) {
       return { field: 'code', text: 'This group uses an access code. Please type the one your facilitator gave you.' };
     }

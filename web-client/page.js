@@ -47,6 +47,10 @@ import { h } from './render.js';
  * @property {boolean} wasOnline
  * @property {boolean} over
  * @property {ReturnType<typeof setInterval> | null} ticker
+ * @property {import('./vlist.js').VirtualList<import('./state.js').Participant> | null} peopleList  "Who is here", virtualized
+ * @property {Set<string>} peopleAsking  who has an open help request (for the rows of "Who is here")
+ * @property {{model: Model, after: string | null} | null} peopleLoading  the page of people on the way
+ * @property {number} peopleRetryAt  when to ask for people again after a refusal (ms, 0: now)
  * @property {Record<string, HTMLElement>} el
  * @property {() => void} rerender  redraws everything but the logs
  * @property {(what: string) => void} focusAfter  after an action, moves focus to the control that makes sense once it appears

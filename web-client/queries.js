@@ -1,7 +1,11 @@
 //! Questions the page asks of the session model (`state.js`): someone's
 //! place in the queue, a name, the open help requests and reports, who gets
-//! the stick next, whether the stick can be given, and why the composer
-//! cannot send. Pure functions of a `Model`: no DOM, no network, no clock.
+//! the stick next, whether the stick can be given, why the composer cannot
+//! send, how many people there are (and how many are here, with a hand up),
+//! the order of "Who is here", and who is named but not listed yet in a
+//! large room. Pure functions of a `Model`: no DOM, no network, no clock.
+//! Each is at most linear in the people listed, so a room of thousands
+//! stays quick.
 //!
 //! The answers mirror the server's rules (docs/protocol.md, "The talking
 //! stick rules") so a control is offered only when the server would accept
@@ -11,6 +15,7 @@ import { ordinal } from './strings.js';
 
 /**
  * @typedef {import('./state.js').Model} Model
+ * @typedef {import('./state.js').Participant} Participant
  * @typedef {import('./state.js').HelpRequest} HelpRequest
  * @typedef {import('./state.js').Report} Report
  */
@@ -34,7 +39,78 @@ export function queuePlace(model, id) {
 export function nameOf(model, id) {
   if (!id) return 'Nobody';
   const p = model.participants.get(id);
-  return p ? p.name : 'Someone who has left';
+  if (p) return p.name;
+  // In a large room they may just not be listed yet.
+  return model.roster.more ? 'Someone' : 'Someone who has left';
+}
+
+/**
+ * The counters of the people part, from the model: everyone in the session
+ * (listed or not), how many are listed, how many of those are online (here
+ * now: not away, on a break or offline), and how many hands are up.
+ * `online` counts everyone only when `complete`.
+ * @param {Model} model
+ * @returns {{total: number, listed: number, complete: boolean, online: number, handsUp: number}}
+ */
+export function peopleCounts(model) {
+  let online = 0;
+  for (const p of model.participants.values()) if (p.presence === 'online') online += 1;
+  return {
+    total: Math.max(model.roster.total, model.participants.size),
+    listed: model.participants.size,
+    complete: !model.roster.more,
+    online,
+    handsUp: model.queue.length,
+  };
+}
+
+/**
+ * "Who is here" in order: facilitators, whoever asked for help, the stick
+ * holder, the queue in speaking order, then everyone else in the order they
+ * came. Linear in the people listed (no sort).
+ * @param {Model} model
+ * @param {Set<string>} asking  who has an open help request
+ * @returns {Participant[]}
+ */
+export function peopleInOrder(model, asking) {
+  /** @type {Participant[]} */
+  const out = [];
+  /** @type {Set<string>} */
+  const placed = new Set();
+  /** @param {Participant | undefined} p */
+  const put = (p) => {
+    if (p && !placed.has(p.id)) {
+      placed.add(p.id);
+      out.push(p);
+    }
+  };
+  for (const p of model.participants.values()) if (p.role === 'facilitator') put(p);
+  if (asking.size) for (const p of model.participants.values()) if (asking.has(p.id)) put(p);
+  if (model.stick.holder) put(model.participants.get(model.stick.holder));
+  for (const id of model.queue) put(model.participants.get(id));
+  for (const p of model.participants.values()) put(p);
+  return out;
+}
+
+/**
+ * People the screen names but the model does not list yet (a large room):
+ * the holder, the queue, and the senders of open help requests, reports
+ * and private messages.
+ * @param {Model} model
+ * @returns {string[]}
+ */
+export function unlistedNamed(model) {
+  if (!model.roster.more) return [];
+  /** @type {Set<string>} */
+  const ids = new Set(model.queue);
+  if (model.stick.holder) ids.add(model.stick.holder);
+  for (const i of model.inbox) {
+    if (i.seen_by !== null) continue;
+    ids.add(i.from);
+    if (i.kind === 'report') ids.add(i.by);
+  }
+  for (const d of model.dms) ids.add(d.from);
+  return [...ids].filter((id) => id && !model.participants.has(id));
 }
 
 /**

@@ -299,17 +299,43 @@ export function queueItem(model, id, index, ctx) {
 }
 
 /**
+ * @typedef {{name: string, turns: number, spoken_ms: number, breaks?: number}} BalancePerson
+ * @typedef {{rows: BalancePerson[], quiet: number, unshown: number}} BalanceRows
+ */
+
+/**
+ * Who the balance view shows, quietest first. Up to `limit` people, all of
+ * them; beyond that (a large room) only those who have had a turn (up to
+ * `limit`), the others counted: thousands of empty bars would say nothing
+ * and freeze the page.
+ * @param {BalancePerson[]} people
+ * @param {number} limit
+ * @returns {BalanceRows}
+ */
+export function balanceRows(people, limit) {
+  const byQuiet = (/** @type {BalancePerson} */ a, /** @type {BalancePerson} */ b) => a.spoken_ms - b.spoken_ms || a.turns - b.turns;
+  if (people.length <= limit) return { rows: people.slice().sort(byQuiet), quiet: 0, unshown: 0 };
+  const spoke = people.filter((p) => p.turns > 0 || p.spoken_ms > 0).sort(byQuiet);
+  return { rows: spoke.slice(0, limit), quiet: people.length - spoke.length, unshown: Math.max(0, spoke.length - limit) };
+}
+
+/**
  * The balance view: turns and time with the stick of each participant as
  * bars, quietest first. Used live in the console and frozen in the summary.
- * @param {Array<{name: string, turns: number, spoken_ms: number, breaks?: number}>} people
+ * @param {BalancePerson[] | BalanceRows} people  everyone, or `balanceRows` of them
+ * @param {number} [limit]  the most rows drawn (see `balanceRows`)
  * @returns {HTMLElement}
  */
-export function balance(people) {
-  if (!people.length) return h('p', { class: 'muted', text: 'Nobody has joined yet.' });
-  const maxMs = Math.max(1, ...people.map((p) => p.spoken_ms));
-  const maxTurns = Math.max(1, ...people.map((p) => p.turns));
-  const sorted = people.slice().sort((a, b) => a.spoken_ms - b.spoken_ms || a.turns - b.turns);
-  return h('ul', { class: 'balance' }, sorted.map((p) => {
+export function balance(people, limit = 60) {
+  const shown = Array.isArray(people) ? balanceRows(people, limit) : people;
+  if (!shown.rows.length && !shown.quiet) return h('p', { class: 'muted', text: 'Nobody has joined yet.' });
+  let maxMs = 1;
+  let maxTurns = 1;
+  for (const p of shown.rows) {
+    if (p.spoken_ms > maxMs) maxMs = p.spoken_ms;
+    if (p.turns > maxTurns) maxTurns = p.turns;
+  }
+  const list = h('ul', { class: 'balance' }, shown.rows.map((p) => {
     const breaks = typeof p.breaks === 'number' ? `, ${p.breaks === 0 ? 'no breaks' : p.breaks === 1 ? '1 break' : `${p.breaks} breaks`}` : '';
     const words = `${p.turns} ${p.turns === 1 ? 'turn' : 'turns'}, ${durationWords(p.spoken_ms)} with the stick${breaks}`;
     const time = h('span', { class: 'bar-fill bar-time' });
@@ -323,6 +349,15 @@ export function balance(people) {
       h('span', { class: 'bar bar-thin', 'aria-hidden': 'true', title: 'Turns' }, turns),
     );
   }));
+  if (!shown.quiet && !shown.unshown) return list;
+  /** @param {number} n */
+  const count = (n) => `${n.toLocaleString()} ${n === 1 ? "person" : "people"}`;
+  return h('div', { class: 'balance-wrap' },
+    shown.rows.length ? list : null,
+    h('p', { class: 'muted balance-rest' },
+      shown.quiet ? `${count(shown.quiet)} ${shown.quiet === 1 ? "hasn't" : "haven't"} had a turn.` : '',
+      shown.quiet && shown.unshown ? ' ' : '',
+      shown.unshown ? `${count(shown.unshown)} more had turns; the busiest are not shown.` : ''));
 }
 
 /**

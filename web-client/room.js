@@ -61,7 +61,7 @@ export function renderTalk(p) {
 function renderLobby(p) {
   const model = /** @type {Model} */ (p.model);
   const until = new Date(p.card.starts_at).getTime() - Date.now();
-  const count = [...model.participants.values()].filter((x) => x.role !== 'facilitator' && x.presence !== 'offline').length;
+  const count = participantsHere(model);
   replace(p.el.lobby,
     h('h2', { id: 'lobby-title', text: `You're in, ${model.you.name}. Welcome.` }),
     h('p', { class: 'lobby-countdown' },
@@ -70,8 +70,25 @@ function renderLobby(p) {
         : ['The group will start ', h('strong', { id: 'countdown', text: 'as soon as the facilitator opens the circle' }), '.']),
     h('p', { text: 'This page will change by itself when the facilitator starts. There is nothing you need to do.' }),
     h('p', { class: 'muted', text: 'While you wait: get comfortable, perhaps a glass of water. You can reread the group agreement, or take a break at any time. Your place is kept.' }),
-    h('p', { class: 'muted', text: count === 1 ? 'You are the first one here.' : `${count} people are here so far.` }),
+    h('p', { class: 'muted', text: count === 1 ? 'You are the first one here.' : `${count.toLocaleString()} people are here so far.` }),
   );
+}
+
+/**
+ * How many participants (not facilitators) are here: those listed who are
+ * not offline; in a large room, everyone counted but the facilitators (who
+ * are always listed).
+ * @param {Model} model
+ * @returns {number}
+ */
+function participantsHere(model) {
+  let facilitators = 0;
+  let here = 0;
+  for (const x of model.participants.values()) {
+    if (x.role === 'facilitator') facilitators += 1;
+    else if (x.presence !== 'offline') here += 1;
+  }
+  return model.roster.more ? Math.max(here, model.roster.total - facilitators) : here;
 }
 
 /**

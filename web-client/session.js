@@ -16,7 +16,7 @@ import { baseTitle } from './chrome.js';
 import { loadDrafts, notify, placeRefusals } from './page.js';
 import { buildCockpit, renderCockpit, tickCockpit, renderTitle, helpCue, turnCue } from './cockpit.js';
 import { buildTalk, renderTalk, tickTalk, rebuildLogs, appendMessage, updateMessage, roomsChanged, showHistory, composerIfOpen } from './room.js';
-import { buildPeople, renderPeople, buildPrivate, renderPrivate, buildMe, renderMe } from './people.js';
+import { buildPeople, renderPeople, buildPrivate, renderPrivate, buildMe, renderMe, peoplePage } from './people.js';
 import { buildConsole, renderConsole } from './console.js';
 import { renderYourTurn } from './actions.js';
 import { buildTabbar, renderTabbar, panelVisible, markDmsRead, isPhone } from './panels.js';
@@ -57,6 +57,7 @@ export function enterSession(sessionId, card, token, exits) {
     sessionId, card, model: null, exits, room: 'main', panel: 'talk', logs: new Map(), unread: new Map(),
     drafts: loadDrafts(sessionId), dmWith: null, readDms: new Set(), earlierLoading: new Set(), refusals: new Map(),
     helpShown: '', wasOnline: false, over: false, ticker: null, el: {},
+    peopleList: null, peopleAsking: new Set(), peopleLoading: null, peopleRetryAt: 0,
     conn: /** @type {any} */ (null),
     rerender: () => renderAll(p),
     focusAfter: (what) => {
@@ -93,6 +94,7 @@ export function enterSession(sessionId, card, token, exits) {
     },
     onEvent: (e) => onEvent(p, e),
     onHistory: (f) => showHistory(p, f),
+    onPeople: (f) => peoplePage(p, f),
     onStatus: (status) => onStatus(p, status),
     onEnd: (reason) => finish(p, reason),
     onServerError: (e) => notify(p, errorText(e.code, e.message)),

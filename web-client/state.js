@@ -7,6 +7,12 @@
 //! read under two names, no shape the server never sends is guessed at.
 //! `applyEvent` is one `switch` on the event kind. Kinds it does not know are
 //! logged and ignored, never thrown on: the protocol may add kinds.
+//!
+//! In a large room (docs/protocol.md, `people`) the model knows only part of
+//! the people: `roster` says how many there are in all, whether more exist
+//! than are listed, and where the next page (`applyPeoplePage`) starts.
+//! Counting is the server's: totals come from the welcome and the `people`
+//! events, never from how many rows happen to be listed.
 //! It reports what changed so the page can redraw just that, and append new
 //! messages to the log without redrawing the history. The questions the
 //! page asks of the model (who is next, can the stick be given…) are in
@@ -26,11 +32,16 @@
  * @typedef {{kind: 'report', id: string, msg: string, by: string, reason: string, from: string, room: string, at: number} & Seen} Report
  * @typedef {HelpRequest | Report} InboxItem
  * @typedef {{from: string, text: string, at: number}} Announcement
+ * @typedef {object} Roster  who the model lists, and how many people there are in all
+ * @property {number} total  people in the session (not removed), listed or not
+ * @property {boolean} more  some people have not been listed yet (a large room)
+ * @property {string | null} after  everyone up to this person, in the order they first came, is listed: the next page starts after them (null: from the first)
  *
  * @typedef {object} Model
  * @property {{id: string, name: string, role: string}} you
  * @property {SessionInfo} session
- * @property {Map<string, Participant>} participants  in joining order
+ * @property {Map<string, Participant>} participants  in joining order (in a large room, those listed so far)
+ * @property {Roster} roster
  * @property {string[]} queue
  * @property {Stick} stick
  * @property {Map<string, Room>} rooms  `main` first
@@ -197,6 +208,10 @@ export function fromWelcome(welcome) {
     const q = toParticipant(p);
     participants.set(q.id, q);
   }
+  const queue = Array.isArray(st.queue) ? st.queue.map(str) : [];
+  const stick = toStick(st.stick || {});
+  const you = { id: str(welcome.you.id), name: str(welcome.you.name), role: str(welcome.you.role) };
+  const pause = s.pause && typeof s.pause === 'object' ? s.pause : null;
   /** @type {Map<string, Room>} */
   const rooms = new Map();
   for (const r of Array.isArray(st.rooms) ? st.rooms : []) {
@@ -204,23 +219,24 @@ export function fromWelcome(welcome) {
     rooms.set(room.id, room);
   }
   return {
-    you: { id: str(welcome.you.id), name: str(welcome.you.name), role: str(welcome.you.role) },
+    you,
     session: {
       phase: /** @type {Phase} */ (str(s.phase)),
       mode: /** @type {Mode} */ (str(s.mode)),
       locked: s.locked === true,
       turn_seconds: num(s.turn_seconds),
       ends_at: numOrNull(s.ends_at),
-      // The snapshot carries neither the pause note nor why it paused;
-      // only the `phase` event does.
-      note: null,
-      reason: null,
+      // Why the group is paused, after a reload during a pause (the `phase`
+      // event says it to those who were there).
+      note: pause ? strOrNull(pause.note) : null,
+      reason: pause ? strOrNull(pause.reason) : null,
       ending_soon: false,
       warning_ms: null,
     },
     participants,
-    queue: Array.isArray(st.queue) ? st.queue.map(str) : [],
-    stick: toStick(st.stick || {}),
+    roster: welcomeRoster(st, participants, queue, stick.holder, you.id),
+    queue,
+    stick,
     rooms,
     dms: (Array.isArray(st.dms) ? st.dms : []).map((/** @type {any} */ d) => ({
       id: str(d.id), from: str(d.from), to: str(d.to), text: str(d.text), at: num(d.at),
@@ -232,6 +248,65 @@ export function fromWelcome(welcome) {
       from: str(a.from), text: str(a.text), at: num(a.at),
     })),
   };
+}
+
+/**
+ * How many people there are, and where paging goes on from. A large room's
+ * welcome lists, in the order people first came, everyone up to the last
+ * person it lists for no other reason (the first page), plus the people it
+ * always lists (facilitators, the holder, the queue, the viewer) wherever
+ * they are: the next page starts after that last person.
+ * @param {any} st  the snapshot
+ * @param {Map<string, Participant>} participants
+ * @param {string[]} queue
+ * @param {string | null} holder
+ * @param {string} you
+ * @returns {Roster}
+ */
+function welcomeRoster(st, participants, queue, holder, you) {
+  const more = st.participants_more === true;
+  const total = typeof st.participants_total === 'number' && Number.isFinite(st.participants_total)
+    ? Math.max(st.participants_total, participants.size) : participants.size;
+  let after = null;
+  if (more) {
+    const queued = new Set(queue);
+    for (const p of participants.values()) {
+      const always = p.role === 'facilitator' || p.id === holder || queued.has(p.id) || p.id === you;
+      if (!always) after = p.id;
+    }
+  }
+  return { total, more, after };
+}
+
+/**
+ * Lists a page of people from a `people` frame (the answer to the `people`
+ * command asked with `after`). Each person is added or replaced; the page
+ * moves the cursor on only if it is the page the roster was waiting for
+ * (a page asked for before a fresh welcome is applied, not followed).
+ * Returns how many people were new to the model.
+ * @param {Model} model
+ * @param {{participants: any[], more: boolean}} frame
+ * @param {string | null | undefined} after  the `after` the page was asked with (undefined: not asked by this model)
+ * @returns {number}
+ */
+export function applyPeoplePage(model, frame, after) {
+  const list = Array.isArray(frame.participants) ? frame.participants : [];
+  let fresh = 0;
+  for (const raw of list) {
+    const p = toParticipant(raw);
+    if (!p.id) continue;
+    if (!model.participants.has(p.id)) fresh += 1;
+    model.participants.set(p.id, p);
+  }
+  if (after !== undefined && model.roster.after === after && model.roster.more) {
+    const last = list.length ? str(list[list.length - 1].id) : '';
+    if (last) model.roster.after = last;
+    model.roster.more = frame.more === true && list.length > 0;
+  }
+  // Everyone is listed: the count is what the model holds.
+  if (!model.roster.more) model.roster.total = model.participants.size;
+  else model.roster.total = Math.max(model.roster.total, model.participants.size);
+  return fresh;
 }
 
 /**
@@ -303,7 +378,8 @@ export function applyEvent(model, ev) {
     }
     case 'queue': {
       model.queue = Array.isArray(ev.queue) ? ev.queue.map(str) : [];
-      for (const p of model.participants.values()) p.hand = model.queue.includes(p.id);
+      const queued = new Set(model.queue);
+      for (const p of model.participants.values()) p.hand = queued.has(p.id);
       return [{ what: 'queue' }];
     }
     case 'stick': {
@@ -374,23 +450,33 @@ export function applyEvent(model, ev) {
     }
     case 'joined': {
       const p = toParticipant(ev.participant);
+      if (!model.participants.has(p.id)) model.roster.total += 1;
       model.participants.set(p.id, p);
       return [{ what: 'joined', participant: p }, { what: 'people' }];
     }
     case 'people': {
       // A large room's batch of arrivals and presence changes: each person
-      // as they are now, added or replaced.
+      // as they are now, added or replaced, and how many there are now.
       const list = Array.isArray(ev.people) ? ev.people : [];
+      const before = model.participants.size;
       for (const raw of list) {
         const p = toParticipant(raw);
-        model.participants.set(p.id, p);
+        if (p.id) model.participants.set(p.id, p);
       }
+      const floor = model.roster.more ? 0 : model.participants.size;
+      model.roster.total = typeof ev.participants_total === 'number'
+        ? Math.max(num(ev.participants_total), floor)
+        : model.roster.total + model.participants.size - before;
       return list.length ? [{ what: 'people' }] : [];
     }
     case 'left': {
       // Always a removal: closing the last socket is `presence`, not `left`.
+      // In a large room they may never have been listed, yet they counted.
       const id = str(ev.participant);
       model.participants.delete(id);
+      // (The server still knows a removed person's place, so a page can
+      // start after them.)
+      model.roster.total = Math.max(model.participants.size, model.roster.total - 1);
       model.queue = model.queue.filter((q) => q !== id);
       return [{ what: 'left', participant: id }, { what: 'people' }, { what: 'queue' }];
     }
@@ -442,3 +528,4 @@ export function applyEvent(model, ev) {
       return [{ what: 'unknown', kind: str(ev.kind) }];
   }
 }
+

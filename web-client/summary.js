@@ -2,13 +2,18 @@
 //! can keep (print, or download as a text file): who came, turns and time
 //! with the stick per person (the balance view, frozen), breaks, help
 //! requests and reports and how soon each was seen. Never message text: the
-//! server's summary has none.
+//! server's summary has none. A large session's summary draws at most
+//! `SUMMARY_ROWS` people (those who had a turn; the others counted) and the
+//! downloaded copy lists everyone.
 
 import * as api from './api.js';
 import { h, replace, balance, timeOfDay } from './render.js';
 import { durationWords } from './strings.js';
 import { words } from './login.js';
 import { announce } from './ui.js';
+
+/** The most people drawn in the summary's balance view (the copy has everyone). */
+const SUMMARY_ROWS = 200;
 
 /**
  * @typedef {import('./api.js').SessionSummary} SessionSummary
@@ -84,11 +89,12 @@ function render(s) {
         type: 'button', class: 'secondary small', id: 'summary-download', text: 'Download a copy',
         onclick: () => download(`peercircle-summary-${s.session.group.name.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase()}-${dayStamp(s.session.started_at ?? s.session.starts_at)}.txt`, lines.join('\n')),
       })),
-    h('h3', { text: `Who came (${participants.length} ${participants.length === 1 ? 'person' : 'people'})` }),
+    h('h3', { text: `Who came (${participants.length.toLocaleString()} ${participants.length === 1 ? 'person' : 'people'})` }),
     h('p', { class: 'hint', text: 'Turns, time with the stick and breaks, quietest first, as the session ended.' }),
-    balance(participants.map((p) => ({ name: p.removed ? `${p.name} (asked to leave)` : p.name, turns: p.turns, spoken_ms: p.spoken_ms, breaks: p.breaks }))),
+    balance(participants.map((p) => ({ name: p.removed ? `${p.name} (asked to leave)` : p.name, turns: p.turns, spoken_ms: p.spoken_ms, breaks: p.breaks })), SUMMARY_ROWS),
+    participants.length > SUMMARY_ROWS ? h('p', { class: 'hint', text: 'The downloaded copy lists everyone who came.' }) : null,
     facilitators.length ? h('p', { class: 'muted', text: `Facilitated by ${facilitators.map((f) => f.name).join(', ')}.` }) : null,
-    removed.length ? h('p', { class: 'muted', text: `Asked to leave: ${removed.map((p) => p.name).join(', ')}.` }) : null,
+    removed.length ? h('p', { class: 'muted', text: `Asked to leave: ${nameList(removed.map((p) => p.name))}.` }) : null,
     h('h3', { text: `Help requests (${s.help_requests.length})` }),
     s.help_requests.length
       ? h('ul', { class: 'plain summary-list', id: 'summary-help' }, s.help_requests.map((r) => h('li', null,
@@ -102,6 +108,16 @@ function render(s) {
           r.seen_by ? `Seen by ${name(r.seen_by)} after ${seenAfter(r.at, r.seen_at)}.` : h('span', { class: 'warm-text', text: 'Nobody marked it as seen.' }))))
       : h('p', { class: 'muted', text: 'No reports.' }),
   ];
+}
+
+/**
+ * Names in a sentence, the first few and how many more.
+ * @param {string[]} list
+ * @returns {string}
+ */
+function nameList(list) {
+  const few = 20;
+  return list.length <= few ? list.join(', ') : `${list.slice(0, few).join(', ')} and ${(list.length - few).toLocaleString()} more`;
 }
 
 /**

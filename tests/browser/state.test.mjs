@@ -3,15 +3,19 @@
 // the server (tests/fixtures/protocol): a model is built from the welcome
 // frames and fed every event file of events/ (read from the directory, so a
 // new event kind without handling here fails), and each must change what a
-// person would notice. Unknown kinds are ignored, never thrown on.
+// person would notice. Unknown kinds are ignored, never thrown on. Then a
+// large room: a welcome that lists a first page, pages of `people`, batched
+// `people` events, and the counters that must stay right whatever is listed.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fromWelcome, applyEvent, applyHistory } from '../../web-client/state.js';
-import { composerBlock, openHelpRequests, openReports, nextInLine, cannotGiveStick } from '../../web-client/queries.js';
+import { fromWelcome, applyEvent, applyHistory, applyPeoplePage } from '../../web-client/state.js';
+import {
+  composerBlock, openHelpRequests, openReports, nextInLine, cannotGiveStick, nameOf, peopleCounts, peopleInOrder, unlistedNamed,
+} from '../../web-client/queries.js';
 import { warningWords } from '../../web-client/strings.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'protocol');
@@ -74,6 +78,7 @@ const EXPECT = {
     check: (m) => {
       assert.ok(names(m).includes('Kim'), 'a newcomer of a large room is listed');
       assert.equal(m.participants.get(PRIYA).presence, 'away', 'a changed presence replaces the old one');
+      assert.equal(peopleCounts(m).total, 412, 'the count is the server\'s');
     },
   },
   locked: {
@@ -283,4 +288,143 @@ test('a facilitator may write while the group is paused; a muted participant is 
 test('unknown kinds are ignored, not thrown on', () => {
   const m = participantModel();
   assert.deepEqual(applyEvent(m, { type: 'event', seq: 500, at: 1, kind: 'a_kind_from_the_future', x: 1 }), [{ what: 'unknown', kind: 'a_kind_from_the_future' }]);
+});
+
+// ---- Large rooms ----
+
+const KIM = 'p_Qa1zX9wE3rT5yU7i';
+
+/**
+ * A participant object.
+ * @param {string} id
+ * @param {string} name
+ * @param {Record<string, unknown>} [more]
+ */
+const person = (id, name, more = {}) => ({ id, name, role: 'participant', presence: 'online', muted: false, turns: 0, spoken_ms: 0, hand: false, ...more });
+
+/**
+ * A large room of `total` as the server would welcome Sam: the facilitator,
+ * the holder and the queue wherever they came, Sam, and the first `first`
+ * others; the rest to page. People are p_0001… in the order they came.
+ * @param {number} total
+ * @param {number} first
+ */
+function largeRoom(total, first) {
+  const everyone = [{ ...person(ALEX, 'Alex'), role: 'facilitator' }];
+  for (let i = 1; i < total; i++) everyone.push(person(`p_${String(i).padStart(4, '0')}`, `Person ${i}`));
+  everyone[30] = person(SAM, 'Sam');
+  const holder = everyone[250].id;
+  const queue = [everyone[300].id, everyone[20].id];
+  const always = new Set([ALEX, SAM, holder, ...queue]);
+  let others = 0;
+  const listed = everyone.filter((p) => always.has(p.id) || (others < first && ++others > 0));
+  const w = fixture('frames/welcome.json');
+  Object.assign(w.state, {
+    participants: listed, participants_total: total, participants_more: listed.length < total,
+    queue, stick: { holder, ends_at: 1792088520000, turn: 9 },
+  });
+  return { model: fromWelcome(w), everyone, holder, queue };
+}
+
+/**
+ * The server's answer to `people {after, limit}`.
+ * @param {any[]} everyone
+ * @param {string | null} after
+ * @param {number} limit
+ */
+function page(everyone, after, limit) {
+  const start = after ? everyone.findIndex((p) => p.id === after) + 1 : 0;
+  return { type: 'people', ref: 'c-1', participants: everyone.slice(start, start + limit), more: start + limit < everyone.length };
+}
+
+test("a large room's welcome lists a first page and counts everyone", () => {
+  const { model: m, everyone, holder } = largeRoom(400, 10);
+  const c = peopleCounts(m);
+  assert.equal(c.total, 400);
+  assert.equal(c.listed, 15, 'Alex, the first ten others, and wherever they came: Sam, the holder and the two in the queue');
+  assert.equal(c.complete, false);
+  assert.equal(c.handsUp, 2);
+  assert.equal(m.roster.after, everyone[10].id, 'the next page starts after the last of the first ten');
+  // The order of "Who is here": facilitator, holder, queue, then as they came.
+  assert.deepEqual(peopleInOrder(m, new Set()).slice(0, 5).map((p) => p.name), ['Alex', 'Person 250', 'Person 300', 'Person 20', 'Person 1']);
+  assert.equal(nameOf(m, holder), 'Person 250');
+  assert.equal(nameOf(m, 'p_0399'), 'Someone', 'not listed yet, not "left"');
+  // The fixture welcomes of small rooms list everyone.
+  assert.equal(participantModel().roster.more, false);
+  assert.equal(peopleCounts(participantModel()).total, 5);
+});
+
+test('pages of people list the rest, in order, once, until the end', () => {
+  const { model: m, everyone } = largeRoom(400, 10);
+  let asked = 0;
+  while (m.roster.more) {
+    const after = m.roster.after;
+    const added = applyPeoplePage(m, page(everyone, after, 100), after);
+    assert.ok(added > 0, 'each page adds people');
+    asked += 1;
+    assert.ok(asked < 10, 'the pages come to an end');
+  }
+  assert.equal(asked, 4, '389 people after the first page: four pages of 100');
+  const c = peopleCounts(m);
+  assert.deepEqual({ total: c.total, listed: c.listed, complete: c.complete }, { total: 400, listed: 400, complete: true });
+  assert.equal(new Set(peopleInOrder(m, new Set()).map((p) => p.id)).size, 400, 'nobody twice');
+  assert.equal(nameOf(m, 'p_0399'), 'Person 399');
+  assert.equal(nameOf(m, 'p_gone'), 'Someone who has left', 'with everyone listed, an unknown id has left');
+});
+
+test('a page asked for before a fresh welcome does not move the new cursor', () => {
+  const { model: m, everyone } = largeRoom(400, 10);
+  const cursor = m.roster.after;
+  // An answer to a question this model never asked (undefined), or for another cursor.
+  applyPeoplePage(m, page(everyone, everyone[200].id, 50), undefined);
+  applyPeoplePage(m, page(everyone, everyone[300].id, 50), everyone[300].id);
+  assert.equal(m.roster.after, cursor);
+  assert.equal(m.roster.more, true);
+  assert.equal(m.participants.get(everyone[210].id)?.name, 'Person 210', 'the people it carried are listed all the same');
+  // The docs' page.
+  const frame = fixture('frames/people.json');
+  const before = m.participants.size;
+  applyPeoplePage(m, frame, cursor);
+  assert.equal(m.participants.get(KIM)?.name, 'Kim');
+  assert.equal(m.participants.size, before + 1);
+  assert.equal(m.roster.after, KIM);
+  assert.equal(m.roster.more, false);
+});
+
+test('people events keep the count exact, listed or not', () => {
+  const { model: m, everyone } = largeRoom(400, 10);
+  // A presence change of someone never listed, and an arrival: the count is the server's.
+  const ev = fixture('events/people.json');
+  applyEvent(m, { ...ev, people: [{ ...everyone[350], presence: 'away' }, person('p_new1', 'Newcomer')], participants_total: 401 });
+  let c = peopleCounts(m);
+  assert.equal(c.total, 401);
+  assert.equal(c.listed, 17);
+  assert.equal(m.participants.get(everyone[350].id)?.presence, 'away');
+  // Someone removed who was never listed still counted.
+  applyEvent(m, { type: 'event', seq: 300, at: 1, kind: 'left', participant: everyone[390].id, reason: 'removed' });
+  assert.equal(peopleCounts(m).total, 400);
+  // A hand from someone not listed: named "Someone" until a page lists them.
+  everyone[380].hand = true; // as the server has it from now on
+  applyEvent(m, { type: 'event', seq: 301, at: 1, kind: 'queue', queue: [...m.queue, everyone[380].id] });
+  assert.equal(peopleCounts(m).handsUp, 3);
+  assert.deepEqual(unlistedNamed(m), [everyone[380].id]);
+  assert.match(composerBlock(m, 'main') || '', /^Person 250 has the talking stick/);
+  // Paging to the end lists them, with their hand up.
+  while (m.roster.more) applyPeoplePage(m, page(everyone, m.roster.after, 500), m.roster.after);
+  assert.deepEqual(unlistedNamed(m), []);
+  c = peopleCounts(m);
+  assert.equal(c.complete, true);
+  assert.equal(m.participants.get(everyone[380].id)?.hand, true);
+  assert.equal(c.total, c.listed, 'with everyone listed, the count is who is listed');
+});
+
+test('in a small room joined and left keep the count', () => {
+  const m = participantModel();
+  applyEvent(m, { type: 'event', seq: 200, at: 1, kind: 'joined', participant: person('p_new2', 'Lou') });
+  assert.equal(peopleCounts(m).total, 6);
+  applyEvent(m, { type: 'event', seq: 201, at: 1, kind: 'joined', participant: person('p_new2', 'Lou') });
+  assert.equal(peopleCounts(m).total, 6, 'the same person twice counts once');
+  applyEvent(m, fixture('events/left.json'));
+  const c = peopleCounts(m);
+  assert.deepEqual({ total: c.total, online: c.online, handsUp: c.handsUp }, { total: 5, online: 4, handsUp: 2 });
 });
