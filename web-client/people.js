@@ -155,18 +155,30 @@ function wirePeopleKeyboard(p, list) {
 
 /**
  * "Show more people": the next page, then says how many are listed now.
+ * When that was the last page the button goes, and focus moves to the
+ * first person it listed (or the list), never to the page's body.
  * @param {Page} p
  */
 async function showMorePeople(p) {
-  const before = p.model ? p.model.participants.size : 0;
+  if (!p.model) return;
+  const before = new Set(p.model.participants.keys());
   await loadMorePeople(p);
   const model = p.model;
   if (!model) return;
-  const added = model.participants.size - before;
+  const added = model.participants.size - before.size;
   const c = peopleCounts(model);
   announce(added > 0
     ? `${added.toLocaleString()} more ${added === 1 ? 'person' : 'people'} listed: ${c.listed.toLocaleString()} of ${c.total.toLocaleString()}.`
     : c.complete ? 'Everyone is listed now.' : 'No more people could be listed just now. Please try again in a moment.');
+  const button = p.el.peopleMore;
+  if (!button.hidden || (document.activeElement !== button && document.activeElement !== document.body)) return;
+  const vl = p.peopleList;
+  const order = peopleInOrder(model, p.peopleAsking);
+  const first = order.findIndex((x) => !before.has(x.id));
+  const row = vl && first >= 0 ? vl.reveal(first) : null;
+  const control = row ? row.querySelector('button:not(:disabled)') : null;
+  if (control instanceof HTMLElement) control.focus();
+  else p.el.people.focus();
 }
 
 /**

@@ -7,8 +7,9 @@
 // frames answering the page's `people` commands, acks, and the events the
 // test sends. So 5,000 people reach the page through connection.js,
 // state.js and people.js exactly as from the server, in a second instead of
-// 5,000 joins. (large_live.test.mjs checks the same screen against the real
-// server's large-room mode.)
+// 5,000 joins. The last test checks the same screen against the real
+// server in its large-room mode (PEERCIRCLE_LARGE_ROOM=3): the real
+// welcome, `people` command and batched `people` events.
 //
 // It asserts what a person would notice: the counters; the list holding
 // only a few dozen rows in the page; scrolling to the end showing the last
@@ -20,7 +21,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, watch, screenshots, until, setupSession, openConsole, noSeriousAxeAtBothSizes, LAPTOP, PHONE,
+  startServer, launchBrowser, watch, screenshots, until, setupSession, openConsole, noSeriousAxeAtBothSizes, call, LAPTOP, PHONE,
 } from './helpers.mjs';
 import { fakeLargeRoom, watchLongTasks } from './fake-room.mjs';
 
@@ -232,4 +233,68 @@ test('the summary of a session of 5,000 is drawn without freezing the page', { t
   await screenshots(page, 'large-room-summary');
   assert.deepEqual(problems, []);
   await ctx.close();
+});
+
+test('the real server in its large-room mode: counts, pages and batched arrivals reach the list', { timeout: 60_000 }, async () => {
+  // Above three people the server batches arrivals and lists a first page
+  // of eight others in a welcome (enough to fill the list, so the rest wait
+  // for scrolling or "Show more people").
+  const live = await startServer([ALEX], { PEERCIRCLE_LARGE_ROOM: '3', PEERCIRCLE_WELCOME_PEOPLE: '8', PEERCIRCLE_PEOPLE_BATCH_MS: '50' });
+  try {
+    const s = await setupSession(live.base, ALEX, { group: { name: 'Open evening', capacity: 50 } });
+    const ctx = await browser.newContext({ viewport: LAPTOP });
+    // Twelve people in the room: joined over HTTP, their sockets opened from one page.
+    const crowd = await ctx.newPage();
+    await crowd.goto(`${live.base}/`);
+    /** @param {string[]} names */
+    const arrive = async (names) => {
+      const tokens = [];
+      for (const name of names) tokens.push((await call(live.base, 'POST', `/api/sessions/${s.session}/join`, { name, agree: true })).token);
+      await crowd.evaluate(async ({ session, tokens }) => {
+        const w = /** @type {any} */ (window);
+        w.sockets = w.sockets || [];
+        // One after the other: the order they come in is the room's order.
+        for (const token of tokens) {
+          await new Promise((resolve, reject) => {
+            const ws = new WebSocket(`ws://${location.host}/ws?session=${session}`);
+            w.sockets.push(ws);
+            ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', token }));
+            ws.onmessage = (ev) => { if (JSON.parse(ev.data).type === 'welcome') resolve(null); };
+            ws.onerror = () => reject(new Error('socket failed'));
+          });
+        }
+      }, { session: s.session, tokens });
+    };
+    const first = ['Ana', 'Ben', 'Cat', 'Dan', 'Eve', 'Fay', 'Gil', 'Hal', 'Ida', 'Jem', 'Kit', 'Lou'];
+    await arrive(first);
+
+    const page = await ctx.newPage();
+    const problems = watch(page, 'Alex');
+    await openConsole(page, live.base, ALEX, s.session);
+    await until(page, 'the first page is listed', () => /Who is here \(13\)/.test(document.getElementById('people-heading')?.textContent || ''));
+    assert.match(await page.locator('#people-summary').textContent() || '', /^13 people · no hands up\. Listing 9 of 13/);
+    assert.equal(await page.locator('#people > li').first().getAttribute('aria-setsize'), '13');
+
+    // "Show more people" asks the server for the rest, by keyboard.
+    await page.focus('#people-more');
+    await page.keyboard.press('Enter');
+    await until(page, 'everyone is listed', () => document.getElementById('people-more')?.hidden === true);
+    assert.equal(await page.locator('#people-summary').textContent(), '13 here now · no hands up.');
+    await page.evaluate(() => { const l = /** @type {HTMLElement} */ (document.getElementById('people')); l.scrollTop = l.scrollHeight; });
+    await until(page, 'the last to come is at the end', () => [...document.querySelectorAll('#people > li')].at(-1)?.querySelector('.person-name')?.textContent === 'Lou');
+    // The button went with the last page: focus is on the first person it listed.
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Mute Ida');
+
+    // Arrivals come batched (`people` events), with the server's count.
+    await arrive(['Max', 'Jay']);
+    await until(page, 'the newcomers are counted and listed', () => /Who is here \(15\)/.test(document.getElementById('people-heading')?.textContent || '')
+      && [...document.querySelectorAll('#people .person-name')].some((e) => e.textContent === 'Jay'));
+    // Someone's connection drops: their presence changes in a batch too.
+    await crowd.evaluate(() => /** @type {any} */ (window).sockets[0].close());
+    await until(page, 'Ana is away', () => /^14 here now, 1 away/.test(document.getElementById('people-summary')?.textContent || ''));
+    assert.deepEqual(problems, []);
+    await ctx.close();
+  } finally {
+    await live.stop();
+  }
 });
