@@ -21,7 +21,6 @@ use crate::clock::SharedClock;
 use crate::ratelimit::AddressLimiter;
 use crate::session::Registry;
 use crate::settings::Settings;
-use crate::store::sqlite::SqliteStore;
 use crate::store::Store;
 
 /// What the demo created on first start, for the start-up banner.
@@ -49,7 +48,7 @@ impl Application {
         settings: Settings,
         clock: SharedClock,
     ) -> anyhow::Result<Application> {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&settings.database).await?);
+        let store: Arc<dyn Store> = crate::store::connect(&settings.database).await?;
         let listener = TcpListener::bind(settings.listen).await?;
         let bound: SocketAddr = listener.local_addr()?;
         let base_url: Arc<str> = settings.base_url(bound).into();
