@@ -21,6 +21,7 @@ pub mod clock;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod protocol;
 pub mod ics;
 pub mod ratelimit;
 pub mod session;

@@ -88,6 +88,30 @@ pub struct Settings {
     pub log: String,
     /// Trust `X-Forwarded-For` for the client address (only behind your own proxy).
     pub trust_forwarded_for: bool,
+    /// Each of `react`, `hand`, `pass`, `dm` and `history` allowed per
+    /// participant per `command_rate_window_secs`.
+    pub command_rate_count: u32,
+    /// Window of the command rate limit, in seconds.
+    pub command_rate_window_secs: u32,
+    /// Each of `break`, `report` and `need_help` allowed per participant per
+    /// `signal_rate_window_secs`.
+    pub signal_rate_count: u32,
+    /// Window of the signal rate limit, in seconds.
+    pub signal_rate_window_secs: u32,
+    /// Bytes of text (messages, dms, announcements, inbox notes) a welcome
+    /// may carry; older messages are paged with `history`.
+    pub welcome_text_bytes: usize,
+    /// Bytes of events the replay log of one session may hold.
+    pub replay_max_bytes: usize,
+    /// Sockets one person may have open in a session; a newer one closes
+    /// the oldest (1008).
+    pub max_sockets_per_participant: usize,
+    /// A live session's state is saved at least this often (seconds)…
+    pub snapshot_secs: u32,
+    /// …and after at most this many events.
+    pub snapshot_events: u32,
+    /// Seconds a write to a socket may take before the socket is dropped.
+    pub write_timeout_secs: u32,
 }
 
 impl Default for Settings {
@@ -127,6 +151,16 @@ impl Default for Settings {
             shutdown_grace_secs: 5,
             log: "info".into(),
             trust_forwarded_for: false,
+            command_rate_count: 20,
+            command_rate_window_secs: 10,
+            signal_rate_count: 6,
+            signal_rate_window_secs: 60,
+            welcome_text_bytes: 256 * 1024,
+            replay_max_bytes: 8 * 1024 * 1024,
+            max_sockets_per_participant: 8,
+            snapshot_secs: 2,
+            snapshot_events: 50,
+            write_timeout_secs: 10,
         }
     }
 }

@@ -283,7 +283,10 @@ pub(super) async fn delete(
     let sessions = state.store.sessions_of_group(&group_id, 0).await?;
     state.store.delete_group(&group_id).await?;
     for session in sessions {
-        state.sessions.stop(&session.id, "cancelled").await;
+        state
+            .sessions
+            .end(&session.id, crate::protocol::PhaseReason::Cancelled)
+            .await;
     }
     tracing::info!(group = %group_id, facilitator = %who.id, "group deleted");
     audit(&state, &group_id, &who, "group.delete", None).await;

@@ -16,7 +16,7 @@ use crate::app_state::AppState;
 use crate::domain::schedule::{self, rfc3339};
 use crate::domain::{AccessCode, DisplayName, TimeZoneName};
 use crate::error::ApiError;
-use crate::store::{AuditEntry, Group, JoinOutcome, Phase, SessionRecord};
+use crate::store::{AuditEntry, Group, JoinOutcome, RecordPhase, SessionRecord};
 
 /// A year, for the device cookie's lifetime.
 const DEVICE_COOKIE_SECS: i64 = 365 * 24 * 3600;
@@ -38,12 +38,12 @@ fn lobby_ms(state: &AppState) -> i64 {
     i64::from(state.settings.lobby_minutes) * 60_000
 }
 
-fn phase_name(phase: Phase) -> &'static str {
+fn phase_name(phase: RecordPhase) -> &'static str {
     match phase {
-        Phase::Scheduled => "scheduled",
-        Phase::Lobby => "lobby",
-        Phase::Live => "live",
-        Phase::Ended => "ended",
+        RecordPhase::Scheduled => "scheduled",
+        RecordPhase::Lobby => "lobby",
+        RecordPhase::Live => "live",
+        RecordPhase::Ended => "ended",
     }
 }
 
@@ -152,7 +152,10 @@ pub(super) async fn cancel(
     let session = session_or_404(&state, &session_id).await?;
     own_group(&state, &session.group_id, &who).await?;
     state.store.cancel_session(&session.id).await?;
-    state.sessions.stop(&session.id, "cancelled").await;
+    state
+            .sessions
+            .end(&session.id, crate::protocol::PhaseReason::Cancelled)
+            .await;
     tracing::info!(session = %session.id, facilitator = %who.id, "session cancelled");
     audit(
         &state,
@@ -187,7 +190,7 @@ pub(super) async fn card(
     let now = state.now_ms();
     // A running session knows whether it is paused; the record does not.
     let phase = match state.sessions.live_phase(&session.id).await {
-        Some(live) if session.phase(now, lobby_ms(&state)) != Phase::Ended => live.as_str(),
+        Some(live) if session.phase(now, lobby_ms(&state)) != RecordPhase::Ended => live.as_str(),
         _ => phase_name(session.phase(now, lobby_ms(&state))),
     };
     Ok(Json(json!({
@@ -272,7 +275,7 @@ pub(super) async fn join(
     let name = DisplayName::parse(&body.name)?;
     let session = session_or_404(&state, &session_id).await?;
     match session.phase(now, lobby_ms(&state)) {
-        Phase::Scheduled => {
+        RecordPhase::Scheduled => {
             return Err(ApiError::conflict(
                 "not_open",
                 format!(
@@ -281,13 +284,13 @@ pub(super) async fn join(
                 ),
             ))
         }
-        Phase::Ended => {
+        RecordPhase::Ended => {
             return Err(ApiError::conflict(
                 "session_ended",
                 "This session has ended.",
             ))
         }
-        Phase::Lobby | Phase::Live => {}
+        RecordPhase::Lobby | RecordPhase::Live => {}
     }
     if session.locked {
         return Err(ApiError::conflict(

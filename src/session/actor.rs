@@ -1,195 +1,99 @@
-//! One task per live session: it owns the [`SessionState`], the replay log of
-//! recent serialized events, the `epoch`, the acknowledged `ref`s and the
-//! outbound queues of every connected socket.
+//! One task per live session: it owns the [`SessionState`], the replay log,
+//! the `epoch`, the acknowledged `ref`s and the outbound queues of every
+//! connected socket, and one [`StoreWriter`] for its side effects.
 //!
-//! Input arrives on a bounded `mpsc` ([`SessionHandle`]). Each event is
-//! serialized **once**; the same bytes go to every entitled socket with
+//! Input arrives on a bounded `mpsc` ([`super::SessionHandle`]). Each event
+//! is serialized **once**; the same bytes go to every entitled socket with
 //! `try_send`. A socket whose queue is full is disconnected (it may resume),
 //! never awaited, so one slow reader never slows the room.
 //!
-//! The actor must not block on the store: side effects (audit log, removal,
-//! phase and lock changes) are written by spawned tasks. It never logs
-//! message text or display names.
+//! Side effects go to the store in the order the rules produced them. A
+//! command whose effect the protocol says is stored (`start`, `remove`,
+//! `lock`, `end`) is acknowledged only once it is durable: the rules run on
+//! a copy of the state, the writer stores the effect and a snapshot, and
+//! only then does the copy become the state and the ack and events go out
+//! (on failure nothing changed and the command is refused `unavailable`).
+//! The state is saved every `snapshot_secs` or `snapshot_events`, after
+//! every facilitator command and on shutdown, and restored from the store
+//! when the actor starts (a new epoch). It never logs message text or names.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
-use serde_json::{json, Value};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::state::{Audience, Command, Config, Event, Phase, Refusal, Role, SessionState};
+use super::handle::{ActorMsg, Join, JoinRefused, Outbound};
+use super::replay::{self, Logged, ReplayLog};
+use super::state::{Config, Rate, Rates, SessionState};
+use super::writer::{Effect, StoreWriter};
 use crate::clock::SharedClock;
+use crate::protocol::frame::You;
+use crate::protocol::{
+    close, event_frame, Command, ErrorCode, Event, MemberId, Millis, Phase, Ref, Refusal, Role,
+    ServerFrame,
+};
 use crate::settings::Settings;
 use crate::store::{AuditEntry, SessionRecord, Store};
 
-/// Close codes of PROTOCOL.md §2.
-pub const CLOSE_BAD_HELLO: u16 = 4001;
-pub const CLOSE_REMOVED: u16 = 4003;
-pub const CLOSE_ENDED: u16 = 4004;
-pub const CLOSE_GOING_AWAY: u16 = 1001;
+/// How long a durable effect may take before the command is refused.
+const DURABLE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What the connection task's writer sends on the socket.
-#[derive(Debug, Clone)]
-pub enum Outbound {
-    /// One text frame (shared bytes: serialized once for the whole room).
-    Frame(Utf8Bytes),
-    /// Close the socket with this code and reason, then stop.
-    Close(u16, &'static str),
-}
-
-/// Who a socket belongs to, as established by the handshake.
-#[derive(Debug, Clone)]
-pub struct Member {
-    pub id: String,
-    pub name: String,
-    pub role: Role,
-}
-
-/// Why a socket was not let in (mapped to a close code by the caller).
-#[derive(Debug, Clone, PartialEq)]
-pub struct JoinRefused {
-    pub close_code: u16,
-    pub reason: &'static str,
-}
-
-pub(crate) enum ActorMsg {
-    Join {
-        conn: u64,
-        member: Member,
-        resume: Option<(String, u64)>,
-        out: mpsc::Sender<Outbound>,
-        kill: CancellationToken,
-        reply: oneshot::Sender<Result<(), JoinRefused>>,
-    },
-    Command {
-        conn: u64,
-        reference: Option<String>,
-        command: Command,
-    },
-    Leave {
-        conn: u64,
-    },
-    Phase {
-        reply: oneshot::Sender<Phase>,
-    },
-    Stop {
-        reason: &'static str,
-    },
-}
-
-/// A cloneable handle to a running session actor.
-#[derive(Clone)]
-pub struct SessionHandle {
-    pub(crate) tx: mpsc::Sender<ActorMsg>,
-    pub(crate) instance: u64,
-}
-
-impl SessionHandle {
-    /// Attaches a socket. On success the welcome frame (and, when resuming,
-    /// the missed events) are already in `out`, ahead of any newer event.
-    pub async fn join(
-        &self,
-        conn: u64,
-        member: Member,
-        resume: Option<(String, u64)>,
-        out: mpsc::Sender<Outbound>,
-        kill: CancellationToken,
-    ) -> Result<(), JoinRefused> {
-        let (reply, rx) = oneshot::channel();
-        let gone = JoinRefused {
-            close_code: CLOSE_ENDED,
-            reason: "session ended",
-        };
-        if self
-            .tx
-            .send(ActorMsg::Join {
-                conn,
-                member,
-                resume,
-                out,
-                kill,
-                reply,
-            })
-            .await
-            .is_err()
-        {
-            return Err(gone);
-        }
-        rx.await.unwrap_or(Err(gone))
-    }
-
-    /// Sends a command from a socket; its answer arrives on the socket's queue.
-    /// Returns false when the actor is gone.
-    pub async fn command(&self, conn: u64, reference: Option<String>, command: Command) -> bool {
-        self.tx
-            .send(ActorMsg::Command {
-                conn,
-                reference,
-                command,
-            })
-            .await
-            .is_ok()
-    }
-
-    /// Detaches a socket (never waits: used on every exit path).
-    pub fn leave(&self, conn: u64) {
-        if let Err(mpsc::error::TrySendError::Full(msg)) =
-            self.tx.try_send(ActorMsg::Leave { conn })
-        {
-            let tx = self.tx.clone();
-            tokio::spawn(async move {
-                let _ = tx.send(msg).await;
-            });
-        }
-    }
-
-    /// The live phase (lobby, live, paused, ended), if the actor still runs.
-    pub async fn phase(&self) -> Option<Phase> {
-        let (reply, rx) = oneshot::channel();
-        self.tx.send(ActorMsg::Phase { reply }).await.ok()?;
-        rx.await.ok()
-    }
-
-    /// Ends the session from outside (cancelled, group deleted).
-    pub async fn stop(&self, reason: &'static str) {
-        let _ = self.tx.send(ActorMsg::Stop { reason }).await;
-    }
-
-    pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
+/// The rules' numbers from the settings.
+pub(crate) fn state_config(settings: &Settings) -> Config {
+    let rate = |count: u32, secs: u32| Rate {
+        count,
+        window_ms: i64::from(secs) * 1000,
+    };
+    Config {
+        turn_seconds: settings.turn_seconds,
+        grace_ms: i64::from(settings.grace_secs) * 1000,
+        turn_warning_ms: i64::from(settings.turn_warning_secs) * 1000,
+        end_warning_ms: i64::from(settings.end_warning_minutes) * 60_000,
+        rates: Rates {
+            say: rate(settings.say_rate_count, settings.say_rate_window_secs),
+            commands: rate(settings.command_rate_count, settings.command_rate_window_secs),
+            signals: rate(settings.signal_rate_count, settings.signal_rate_window_secs),
+        },
+        room_history: settings.room_history,
+        max_message_chars: settings.max_message_chars,
+        welcome_text_bytes: settings.welcome_text_bytes,
     }
 }
 
 struct Conn {
-    member_id: String,
+    member: MemberId,
     role: Role,
     out: mpsc::Sender<Outbound>,
     kill: CancellationToken,
 }
 
-struct Logged {
-    seq: u64,
-    at: i64,
-    audience: Audience,
-    bytes: Utf8Bytes,
+impl Conn {
+    /// Closes the socket with `code` once what is queued before it is sent;
+    /// at once when the queue is full.
+    fn close(&self, code: u16, reason: &'static str) {
+        if self.out.try_send(Outbound::Close(code, reason)).is_err() {
+            self.kill.cancel();
+        }
+    }
 }
 
 /// The acknowledged refs of one person: a bounded set, oldest forgotten first.
 #[derive(Default)]
 struct RefCache {
-    order: VecDeque<String>,
-    set: HashSet<String>,
+    order: VecDeque<Ref>,
+    set: HashSet<Ref>,
 }
 
 impl RefCache {
-    fn contains(&self, r: &str) -> bool {
+    fn contains(&self, r: &Ref) -> bool {
         self.set.contains(r)
     }
-    fn insert(&mut self, r: String, cap: usize) {
+
+    fn insert(&mut self, r: Ref, cap: usize) {
         if self.set.insert(r.clone()) {
             self.order.push_back(r);
             while self.order.len() > cap {
@@ -201,39 +105,26 @@ impl RefCache {
     }
 }
 
-/// A hard ceiling on the replay log, whatever the time window says, so a
-/// flood cannot grow memory without bound.
-const REPLAY_HARD_CAP: usize = 100_000;
-
 pub(crate) struct Actor {
     session_id: String,
     group_id: String,
+    record: SessionRecord,
     epoch: String,
     settings: Arc<Settings>,
     store: Arc<dyn Store>,
+    clock: SharedClock,
+    shutdown: CancellationToken,
     state: SessionState,
     seq: u64,
-    log: VecDeque<Logged>,
+    log: ReplayLog,
     conns: HashMap<u64, Conn>,
-    sockets_of: HashMap<String, usize>,
-    refs: HashMap<String, RefCache>,
-    shutdown: CancellationToken,
-    clock: SharedClock,
-    /// Stopped from outside: refuse everything, exit once empty.
-    stopped: bool,
-}
-
-pub(crate) fn state_config(settings: &Settings) -> Config {
-    Config {
-        turn_seconds: settings.turn_seconds,
-        grace_ms: i64::from(settings.grace_secs) * 1000,
-        turn_warning_ms: i64::from(settings.turn_warning_secs) * 1000,
-        end_warning_ms: i64::from(settings.end_warning_minutes) * 60_000,
-        say_rate_count: settings.say_rate_count,
-        say_rate_window_ms: i64::from(settings.say_rate_window_secs) * 1000,
-        room_history: settings.room_history,
-        max_message_chars: settings.max_message_chars,
-    }
+    sockets_of: HashMap<MemberId, usize>,
+    refs: HashMap<MemberId, RefCache>,
+    writer: StoreWriter,
+    /// Events since the last saved snapshot.
+    unsaved: u32,
+    /// The end is stored (written once).
+    end_stored: bool,
 }
 
 impl Actor {
@@ -252,37 +143,49 @@ impl Actor {
             record.ends_at,
             now,
         );
+        let log = ReplayLog::new(replay::Limits {
+            events: settings.replay_events,
+            window_ms: i64::from(settings.replay_secs) * 1000,
+            max_bytes: settings.replay_max_bytes,
+        });
         Actor {
             session_id: record.id.clone(),
             group_id: record.group_id.clone(),
+            record: record.clone(),
             epoch: crate::auth::new_id("e"),
+            writer: StoreWriter::spawn(store.clone(), record.id.clone()),
             settings,
             store,
+            clock,
+            shutdown,
             state,
             seq: 0,
-            log: VecDeque::new(),
+            log,
             conns: HashMap::new(),
             sockets_of: HashMap::new(),
             refs: HashMap::new(),
-            shutdown,
-            clock,
-            stopped: false,
+            unsaved: 0,
+            end_stored: record.ended_at.is_some(),
         }
     }
 
     /// Runs until the session has ended and every socket has left, or the
     /// server shuts down (sockets then get 1001 and may resume later).
     pub(crate) async fn run(mut self, mut rx: mpsc::Receiver<ActorMsg>) {
+        self.restore().await;
         tracing::debug!(session = %self.session_id, epoch = %self.epoch, "session actor started");
+        let every = Duration::from_secs(self.settings.snapshot_secs.max(1).into());
+        let mut save_timer = tokio::time::interval_at(Instant::now() + every, every);
+        save_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let deadline = self.state.next_deadline().map(|at| {
-                let wait = (at - self.clock.now_ms()).max(0) as u64;
+                let wait = u64::try_from(at - self.clock.now_ms()).unwrap_or(0);
                 Instant::now() + Duration::from_millis(wait)
             });
             tokio::select! {
                 msg = rx.recv() => {
                     let Some(msg) = msg else { break };
-                    self.handle(msg);
+                    self.handle(msg).await;
                 }
                 _ = async {
                     match deadline {
@@ -292,120 +195,170 @@ impl Actor {
                 } => {
                     let now = self.clock.now_ms();
                     let events = self.state.tick(now);
-                    self.publish(now, events);
+                    self.publish(now, events).await;
+                }
+                _ = save_timer.tick() => {
+                    if self.unsaved > 0 && !self.writer.snapshot_pending() {
+                        self.save().await;
+                    }
                 }
                 _ = self.shutdown.cancelled() => {
+                    if self.state.phase() != Phase::Ended {
+                        self.save().await;
+                    }
                     for conn in self.conns.values() {
-                        let _ = conn.out.try_send(Outbound::Close(CLOSE_GOING_AWAY, "server restarting"));
-                        conn.kill.cancel();
+                        conn.close(close::GOING_AWAY, "server restarting");
                     }
                     break;
                 }
             }
-            if (self.stopped || self.state.phase() == Phase::Ended) && self.conns.is_empty() {
+            if self.state.phase() == Phase::Ended && self.conns.is_empty() {
                 break;
             }
         }
+        self.writer.finish().await;
         tracing::debug!(session = %self.session_id, "session actor stopped");
     }
 
-    fn handle(&mut self, msg: ActorMsg) {
+    /// Continues from the saved snapshot, if there is one: everyone is away
+    /// (their sockets are gone), and what the store knows for sure (removals,
+    /// the lock) wins over an older snapshot.
+    async fn restore(&mut self) {
+        let saved = match self.store.load_snapshot(&self.session_id).await {
+            Ok(Some(json)) => json,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(session = %self.session_id, error = %e, "could not load the saved session; starting afresh");
+                return;
+            }
+        };
+        let restored = serde_json::from_str(&saved)
+            .map_err(|e| e.to_string())
+            .and_then(|snap| {
+                SessionState::restore(state_config(&self.settings), snap).map_err(|e| e.to_string())
+            });
+        let mut state = match restored {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(session = %self.session_id, error = %e, "the saved session could not be read; starting afresh");
+                return;
+            }
+        };
+        let now = self.clock.now_ms();
+        let mut events = state.disconnect_everyone(now);
+        match self.store.removed_participants(&self.session_id).await {
+            Ok(ids) => events.extend(state.mark_removed(now, &ids)),
+            Err(e) => {
+                tracing::error!(session = %self.session_id, error = %e, "could not read removals")
+            }
+        }
+        events.extend(state.set_locked(self.record.locked));
+        self.state = state;
+        tracing::info!(session = %self.session_id, phase = ?self.state.phase(), "session restored from its snapshot");
+        self.publish(now, events).await;
+    }
+
+    async fn handle(&mut self, msg: ActorMsg) {
         // A timer already due goes first, so the input sees the current stick.
         let now = self.clock.now_ms();
         if self.state.next_deadline().is_some_and(|d| d <= now) {
             let events = self.state.tick(now);
-            self.publish(now, events);
+            self.publish(now, events).await;
         }
         match msg {
-            ActorMsg::Join {
-                conn,
-                member,
-                resume,
-                out,
-                kill,
-                reply,
-            } => {
-                let result = self.join(conn, member, resume, out, kill);
-                let _ = reply.send(result);
-            }
+            ActorMsg::Join(join) => self.join(join).await,
             ActorMsg::Command {
                 conn,
                 reference,
                 command,
-            } => self.command(conn, reference, command),
-            ActorMsg::Leave { conn } => self.leave(conn),
+            } => self.command(conn, reference, command).await,
+            ActorMsg::Leave { conn } => self.leave(conn).await,
             ActorMsg::Phase { reply } => {
                 let _ = reply.send(self.state.phase());
             }
-            ActorMsg::Stop { reason } => {
-                self.stop(reason);
-                self.stopped = true;
+            ActorMsg::End { reason } => {
+                if let Ok(events) = self.state.end_from_outside(now, reason) {
+                    self.publish(now, events).await;
+                }
+            }
+            ActorMsg::Revoke { member } => {
+                for conn in self.conns.values().filter(|c| c.member == member) {
+                    conn.close(close::BAD_HELLO, "signed out");
+                }
             }
         }
     }
 
-    fn join(
-        &mut self,
-        conn: u64,
-        member: Member,
-        resume: Option<(String, u64)>,
-        out: mpsc::Sender<Outbound>,
-        kill: CancellationToken,
-    ) -> Result<(), JoinRefused> {
-        if self.stopped || self.state.phase() == Phase::Ended {
-            return Err(JoinRefused {
-                close_code: CLOSE_ENDED,
-                reason: "session ended",
-            });
+    async fn join(&mut self, join: Join) {
+        let Join {
+            conn,
+            who,
+            resume,
+            out,
+            kill,
+            reply,
+        } = join;
+        let refused = |close_code, reason| Err(JoinRefused { close_code, reason });
+        if self.state.phase() == Phase::Ended {
+            let _ = reply.send(Err(JoinRefused::ended()));
+            return;
         }
-        if self.state.is_removed(&member.id) {
-            return Err(JoinRefused {
-                close_code: CLOSE_REMOVED,
-                reason: "removed",
-            });
+        if self.state.is_removed(&who.id) {
+            let _ = reply.send(refused(close::REMOVED, "removed"));
+            return;
         }
         let now = self.clock.now_ms();
-        let first_socket = self.sockets_of.get(&member.id).copied().unwrap_or(0) == 0;
-        if first_socket {
-            match self
-                .state
-                .connect(now, &member.id, &member.name, member.role)
-            {
+        let sockets = self.sockets_of.get(&who.id).copied().unwrap_or(0);
+        if sockets == 0 {
+            match self.state.connect(now, &who.id, &who.name, who.role) {
                 // The others learn of it first; the snapshot below already
                 // holds it, and `seq` covers it, so this socket never sees
                 // an event twice.
-                Ok(events) => self.publish(now, events),
+                Ok(events) => self.publish(now, events).await,
                 Err(refusal) => {
-                    return Err(JoinRefused {
-                        close_code: if refusal.code == super::state::ErrorCode::SessionEnded {
-                            CLOSE_ENDED
-                        } else {
-                            CLOSE_REMOVED
-                        },
-                        reason: "refused",
-                    })
+                    let code = if refusal.code == ErrorCode::SessionEnded {
+                        close::ENDED
+                    } else {
+                        close::REMOVED
+                    };
+                    let _ = reply.send(refused(code, "refused"));
+                    return;
                 }
+            }
+        } else if sockets >= self.settings.max_sockets_per_participant.max(1) {
+            // One person cannot take every socket: the oldest makes way.
+            if let Some((&oldest, c)) = self
+                .conns
+                .iter()
+                .filter(|(_, c)| c.member == who.id)
+                .min_by_key(|(id, _)| **id)
+            {
+                c.close(close::POLICY, "too many sockets");
+                tracing::info!(session = %self.session_id, member = %who.id, conn = oldest, "too many sockets: closing the oldest");
             }
         }
 
         // The welcome and any replay go first, ahead of any newer event.
-        let resumable = resume.as_ref().and_then(|(epoch, last_seq)| {
-            (epoch == &self.epoch && self.can_replay_from(*last_seq)).then_some(*last_seq)
-        });
-        let you = json!({"id": member.id, "name": member.name, "role": member.role});
-        let welcome = match resumable {
-            Some(_) => json!({"type": "welcome", "you": you, "epoch": self.epoch,
-                               "resumed": true, "seq": self.seq}),
-            None => json!({"type": "welcome", "you": you, "epoch": self.epoch,
-                            "resumed": false, "seq": self.seq,
-                            "state": self.state.snapshot(&member.id)}),
+        let resumed = resume
+            .as_ref()
+            .is_some_and(|(epoch, last_seq)| *epoch == self.epoch && self.log.covers(*last_seq, self.seq));
+        let welcome = ServerFrame::Welcome {
+            you: You {
+                id: who.id.clone(),
+                name: who.name.clone(),
+                role: who.role,
+            },
+            epoch: self.epoch.clone(),
+            resumed,
+            seq: self.seq,
+            state: (!resumed).then(|| Box::new(self.state.view(&who.id))),
         };
         let mut ok = out
-            .try_send(Outbound::Frame(Utf8Bytes::from(welcome.to_string())))
+            .try_send(Outbound::Frame(Utf8Bytes::from(welcome.to_json())))
             .is_ok();
-        if let Some(last_seq) = resumable {
-            for entry in self.log.iter().filter(|e| e.seq > last_seq) {
-                if ok && entry.audience.includes(&member.id, member.role) {
+        if let (true, Some((_, last_seq))) = (resumed, &resume) {
+            for entry in self.log.after(*last_seq) {
+                if ok && entry.audience.includes(&who.id, who.role) {
                     ok = out.try_send(Outbound::Frame(entry.bytes.clone())).is_ok();
                 }
             }
@@ -414,185 +367,147 @@ impl Actor {
             // The replay did not fit the socket's queue: let it try again.
             kill.cancel();
         }
-        *self.sockets_of.entry(member.id.clone()).or_insert(0) += 1;
+        *self.sockets_of.entry(who.id.clone()).or_insert(0) += 1;
         self.conns.insert(
             conn,
             Conn {
-                member_id: member.id,
-                role: member.role,
+                member: who.id,
+                role: who.role,
                 out,
                 kill,
             },
         );
-        Ok(())
+        let _ = reply.send(Ok(()));
     }
 
-    /// The session was cancelled or its group deleted: everyone is told and
-    /// closed with 4004; the actor then stops.
-    fn stop(&mut self, reason: &'static str) {
-        let now = self.clock.now_ms();
-        self.seq += 1;
-        let event = Event {
-            kind: "phase",
-            data: json!({"phase": "ended", "reason": reason})
-                .as_object()
-                .cloned()
-                .unwrap_or_default(),
-            audience: Audience::All,
-        };
-        let bytes = Utf8Bytes::from(serialize_event(self.seq, now, &event));
-        for conn in self.conns.values() {
-            let _ = conn.out.try_send(Outbound::Frame(bytes.clone()));
-            if conn
-                .out
-                .try_send(Outbound::Close(CLOSE_ENDED, "session ended"))
-                .is_err()
-            {
-                conn.kill.cancel();
-            }
-        }
-    }
-
-    fn can_replay_from(&self, last_seq: u64) -> bool {
-        if last_seq > self.seq {
-            return false;
-        }
-        match self.log.front() {
-            // Every event after last_seq is still in the log.
-            Some(first) => first.seq <= last_seq + 1,
-            None => last_seq == self.seq,
-        }
-    }
-
-    fn leave(&mut self, conn: u64) {
+    async fn leave(&mut self, conn: u64) {
         let Some(c) = self.conns.remove(&conn) else {
             return;
         };
-        let count = self.sockets_of.entry(c.member_id.clone()).or_insert(1);
+        let count = self.sockets_of.entry(c.member.clone()).or_insert(1);
         *count = count.saturating_sub(1);
         if *count == 0 {
-            self.sockets_of.remove(&c.member_id);
+            self.sockets_of.remove(&c.member);
             let now = self.clock.now_ms();
-            let events = self.state.disconnect(now, &c.member_id);
-            self.publish(now, events);
+            let events = self.state.disconnect(now, &c.member);
+            self.publish(now, events).await;
         }
     }
 
-    fn command(&mut self, conn: u64, reference: Option<String>, command: Command) {
+    async fn command(&mut self, conn: u64, reference: Option<Ref>, command: Command) {
         let Some(c) = self.conns.get(&conn) else {
             return;
         };
-        let who = c.member_id.clone();
+        let who = c.member.clone();
         let out = c.out.clone();
-        if self.stopped {
-            let refusal = Refusal {
-                code: super::state::ErrorCode::SessionEnded,
-                message: "This session has been cancelled.".into(),
-            };
-            let frame = match &reference {
-                Some(r) => error(r, &refusal),
-                None => error_no_ref(&refusal),
-            };
-            self.answer(&out, conn, frame);
-            return;
-        }
         if let Some(r) = &reference {
             if self.refs.get(&who).is_some_and(|cache| cache.contains(r)) {
                 // Already applied: acknowledge again, do not apply twice.
-                self.answer(&out, conn, ack(r));
+                self.answer(&out, conn, ServerFrame::Ack { reference: r.clone() });
                 return;
             }
         }
         let now = self.clock.now_ms();
         let kind = command.kind();
         let facilitator_only = command.facilitator_only();
-        let target = command.target().map(str::to_string);
-        let side_effect = SideEffect::of(&command);
-        match self.state.apply(now, &who, command) {
-            Ok(events) => {
-                if let Some(r) = reference {
-                    self.answer(&out, conn, ack(&r));
-                    self.refs
-                        .entry(who.clone())
-                        .or_default()
-                        .insert(r, self.settings.refs_remembered);
-                }
-                if facilitator_only {
-                    self.record(now, &who, kind, target, side_effect);
-                }
-                self.publish(now, events);
-            }
+        let target = command.target().map(|t| t.to_string());
+        let stored = stored_effect(&command, &who, now);
+        let audit = facilitator_only.then(|| AuditEntry {
+            group_id: self.group_id.clone(),
+            session_id: Some(self.session_id.clone()),
+            facilitator_id: who.to_string(),
+            action: kind.to_string(),
+            target,
+            detail: detail(&command),
+            at: now,
+        });
+        // Durable effects: the rules run on a copy that becomes the state
+        // only once the store has the effect.
+        let mut next = stored.is_some().then(|| self.state.clone());
+        let result = match next.as_mut() {
+            Some(copy) => copy.apply(now, &who, command),
+            None => self.state.apply(now, &who, command),
+        };
+        let applied = match result {
+            Ok(applied) => applied,
             Err(refusal) => {
-                if let Some(r) = reference {
-                    self.answer(&out, conn, error(&r, &refusal));
-                } else {
-                    self.answer(&out, conn, error_no_ref(&refusal));
-                }
+                self.answer(&out, conn, ServerFrame::refusal(reference, &refusal));
+                return;
             }
+        };
+        if let (Some(effect), Some(copy)) = (stored, next) {
+            let mut effects = vec![effect];
+            effects.extend(audit.map(Effect::Audit));
+            effects.push(snapshot_effect(&copy, now));
+            let stored = tokio::time::timeout(DURABLE_TIMEOUT, self.writer.durable(effects)).await;
+            if !matches!(stored, Ok(Ok(()))) {
+                tracing::error!(session = %self.session_id, action = kind, "a stored effect could not be saved: refused");
+                let refusal = Refusal::new(
+                    ErrorCode::Unavailable,
+                    "We couldn't save that just now, so nothing changed. Please try again.",
+                );
+                self.answer(&out, conn, ServerFrame::refusal(reference, &refusal));
+                return;
+            }
+            self.state = copy;
+            self.unsaved = 0;
+            if kind == "end" {
+                self.end_stored = true;
+            }
+        } else if let Some(entry) = audit {
+            // A facilitator's action: audit it and save the state after it
+            // (a mute, a pause, the mode must survive a crash).
+            let effects = vec![Effect::Audit(entry), snapshot_effect(&self.state, now)];
+            self.unsaved = 0;
+            self.writer.submit(effects).await;
         }
+        if let Some(page) = applied.page {
+            let frame = ServerFrame::History {
+                reference: reference.clone(),
+                room: page.room,
+                messages: page.messages,
+                more: page.more,
+            };
+            self.answer(&out, conn, frame);
+        }
+        if let Some(r) = reference {
+            self.answer(&out, conn, ServerFrame::Ack { reference: r.clone() });
+            self.refs
+                .entry(who)
+                .or_default()
+                .insert(r, self.settings.refs_remembered);
+        }
+        self.publish(now, applied.events).await;
     }
 
-    fn answer(&mut self, out: &mpsc::Sender<Outbound>, conn: u64, frame: String) {
-        if out
-            .try_send(Outbound::Frame(Utf8Bytes::from(frame)))
-            .is_err()
-        {
+    fn answer(&mut self, out: &mpsc::Sender<Outbound>, conn: u64, frame: ServerFrame) {
+        let bytes = Utf8Bytes::from(frame.to_json());
+        if out.try_send(Outbound::Frame(bytes)).is_err() {
             self.drop_slow(conn);
         }
     }
 
-    /// Writes a facilitator's action to the audit log and the store, without waiting.
-    fn record(
-        &self,
-        now: i64,
-        who: &str,
-        kind: &'static str,
-        target: Option<String>,
-        effect: SideEffect,
-    ) {
-        let store = self.store.clone();
-        let session_id = self.session_id.clone();
-        let entry = AuditEntry {
-            group_id: self.group_id.clone(),
-            session_id: Some(session_id.clone()),
-            facilitator_id: who.to_string(),
-            action: kind.to_string(),
-            target: target.clone(),
-            detail: effect.detail(),
-            at: now,
-        };
-        let by = who.to_string();
-        tokio::spawn(async move {
-            let result = async {
-                match effect {
-                    SideEffect::Start => store.set_session_started(&session_id, Some(now)).await?,
-                    SideEffect::End => store.set_session_ended(&session_id, now).await?,
-                    SideEffect::Lock(on) => store.set_session_locked(&session_id, on).await?,
-                    SideEffect::Remove(ban) => {
-                        if let Some(t) = &target {
-                            store.remove_participant(t, ban, &by, now).await?
-                        }
-                    }
-                    SideEffect::None => {}
-                }
-                store.audit(&entry).await
-            }
-            .await;
-            if let Err(e) = result {
-                tracing::error!(session = %session_id, action = kind, error = %e, "could not record a facilitator action");
-            }
-        });
+    /// Saves the state now (after every earlier effect).
+    async fn save(&mut self) {
+        let effect = snapshot_effect(&self.state, self.clock.now_ms());
+        self.unsaved = 0;
+        self.writer.submit(vec![effect]).await;
     }
 
     /// Assigns seq numbers, serializes each event once, logs it for resume
     /// and hands it to every entitled socket.
-    fn publish(&mut self, now: i64, events: Vec<Event>) {
+    async fn publish(&mut self, now: Millis, events: Vec<Event>) {
+        if events.is_empty() {
+            return;
+        }
+        let mut effects = Vec::new();
         for event in events {
             self.seq += 1;
-            let bytes = Utf8Bytes::from(serialize_event(self.seq, now, &event));
+            let bytes = Utf8Bytes::from(event_frame(self.seq, now, &event));
+            let audience = event.audience();
             let mut slow = Vec::new();
             for (id, conn) in &self.conns {
-                if event.audience.includes(&conn.member_id, conn.role)
+                if audience.includes(&conn.member, conn.role)
                     && conn.out.try_send(Outbound::Frame(bytes.clone())).is_err()
                 {
                     slow.push(*id);
@@ -601,46 +516,49 @@ impl Actor {
             for id in slow {
                 self.drop_slow(id);
             }
-            self.after_event(now, &event);
-            self.log.push_back(Logged {
-                seq: self.seq,
-                at: now,
-                audience: event.audience,
-                bytes,
-            });
+            self.after_event(now, &event, &mut effects);
+            self.log.push(
+                Logged {
+                    seq: self.seq,
+                    at: now,
+                    audience,
+                    bytes,
+                },
+                now,
+            );
+            self.unsaved = self.unsaved.saturating_add(1);
         }
-        self.trim_log(now);
+        if self.unsaved >= self.settings.snapshot_events.max(1) && !self.writer.snapshot_pending()
+        {
+            effects.push(snapshot_effect(&self.state, now));
+            self.unsaved = 0;
+        }
+        self.writer.submit(effects).await;
     }
 
-    /// Consequences of an event for the sockets (removal, the end).
-    fn after_event(&mut self, now: i64, event: &Event) {
-        let field = |name: &str| event.data.get(name).and_then(Value::as_str);
-        match event.kind {
-            "left" if field("reason") == Some("removed") => {
-                if let Some(who) = field("participant") {
-                    for conn in self.conns.values().filter(|c| c.member_id == who) {
-                        let _ = conn.out.try_send(Outbound::Close(CLOSE_REMOVED, "removed"));
-                        conn.kill.cancel();
-                    }
+    /// Consequences of an event for the sockets and the store (a removal,
+    /// the end).
+    fn after_event(&mut self, now: Millis, event: &Event, effects: &mut Vec<Effect>) {
+        match event {
+            Event::Left { participant, .. } => {
+                for conn in self.conns.values().filter(|c| &c.member == participant) {
+                    conn.close(close::REMOVED, "removed");
                 }
             }
-            "phase" if field("phase") == Some("ended") => {
-                // Ended by the clock or a facilitator: record it, close everyone.
-                let store = self.store.clone();
-                let id = self.session_id.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = store.set_session_ended(&id, now).await {
-                        tracing::error!(session = %id, error = %e, "could not record the end");
-                    }
-                });
+            Event::Phase {
+                phase: Phase::Ended,
+                ..
+            } => {
+                // Ended by the clock, a facilitator or a cancellation: stored
+                // once, with the final snapshot (the summary reads it).
+                if !self.end_stored {
+                    self.end_stored = true;
+                    effects.push(Effect::Ended { at: now });
+                }
+                effects.push(snapshot_effect(&self.state, now));
+                self.unsaved = 0;
                 for conn in self.conns.values() {
-                    if conn
-                        .out
-                        .try_send(Outbound::Close(CLOSE_ENDED, "session ended"))
-                        .is_err()
-                    {
-                        conn.kill.cancel();
-                    }
+                    conn.close(close::ENDED, "session ended");
                 }
             }
             _ => {}
@@ -649,84 +567,44 @@ impl Actor {
 
     fn drop_slow(&mut self, conn: u64) {
         if let Some(c) = self.conns.get(&conn) {
-            tracing::info!(session = %self.session_id, member = %c.member_id, "outbound queue full: disconnecting a slow socket");
+            tracing::info!(session = %self.session_id, member = %c.member, "outbound queue full: disconnecting a slow socket");
             c.kill.cancel();
         }
         // The connection task sends Leave when it exits; presence follows then.
     }
+}
 
-    fn trim_log(&mut self, now: i64) {
-        let keep = self.settings.replay_events;
-        let window = i64::from(self.settings.replay_secs) * 1000;
-        while let Some(front) = self.log.front() {
-            let too_many = self.log.len() > keep && now - front.at > window;
-            if too_many || self.log.len() > REPLAY_HARD_CAP.max(keep) {
-                self.log.pop_front();
-            } else {
-                break;
-            }
+/// The store change a command must have made durable before its ack.
+fn stored_effect(command: &Command, who: &MemberId, now: Millis) -> Option<Effect> {
+    match command {
+        Command::Start => Some(Effect::Started { at: now }),
+        Command::End => Some(Effect::Ended { at: now }),
+        Command::Lock { on } => Some(Effect::Locked { on: *on }),
+        Command::Remove { participant, ban } => Some(Effect::Removed {
+            participant: participant.to_string(),
+            ban: *ban,
+            by: who.to_string(),
+            at: now,
+        }),
+        _ => None,
+    }
+}
+
+/// Short non-personal detail for the audit log.
+fn detail(command: &Command) -> Option<String> {
+    match command {
+        Command::Lock { on } | Command::MuteAll { on } | Command::Mute { on, .. } => {
+            Some(format!("on={on}"))
         }
+        Command::Pause { on, .. } => Some(format!("on={on}")),
+        Command::Remove { ban, .. } => Some(format!("ban={ban}")),
+        Command::Mode { mode, .. } => Some(format!("mode={}", mode.as_str())),
+        _ => None,
     }
 }
 
-/// What a facilitator command changes in the store besides the audit log.
-enum SideEffect {
-    None,
-    Start,
-    End,
-    Lock(bool),
-    Remove(bool),
-}
-
-impl SideEffect {
-    fn of(command: &Command) -> Self {
-        match command {
-            Command::Start => Self::Start,
-            Command::End => Self::End,
-            Command::Lock { on } => Self::Lock(*on),
-            Command::Remove { ban, .. } => Self::Remove(*ban),
-            _ => Self::None,
-        }
-    }
-    fn detail(&self) -> Option<String> {
-        match self {
-            Self::Lock(on) => Some(format!("on={on}")),
-            Self::Remove(ban) => Some(format!("ban={ban}")),
-            _ => None,
-        }
-    }
-}
-
-/// `{"type":"event","seq":…,"at":…,"kind":…, …data}` without an intermediate tree
-/// (public for the micro-benchmarks).
-pub fn serialize_event(seq: u64, at: i64, event: &Event) -> String {
-    let data = serde_json::to_string(&event.data).unwrap_or_else(|_| "{}".into());
-    let mut s = String::with_capacity(data.len() + 64);
-    s.push_str("{\"type\":\"event\",\"seq\":");
-    s.push_str(&seq.to_string());
-    s.push_str(",\"at\":");
-    s.push_str(&at.to_string());
-    s.push_str(",\"kind\":\"");
-    s.push_str(event.kind);
-    s.push('"');
-    if data.len() > 2 {
-        s.push(',');
-        s.push_str(&data[1..]);
-    } else {
-        s.push('}');
-    }
-    s
-}
-
-fn ack(reference: &str) -> String {
-    json!({"type": "ack", "ref": reference}).to_string()
-}
-
-fn error(reference: &str, refusal: &Refusal) -> String {
-    json!({"type": "error", "ref": reference, "code": refusal.code.as_str(), "message": refusal.message})
-        .to_string()
-}
-
-fn error_no_ref(refusal: &Refusal) -> String {
-    json!({"type": "error", "code": refusal.code.as_str(), "message": refusal.message}).to_string()
+fn snapshot_effect(state: &SessionState, at: Millis) -> Effect {
+    // A snapshot is plain data: serializing it cannot fail.
+    let json = serde_json::to_string(&state.save()).unwrap_or_default();
+    Effect::Snapshot { json, at }
 }

@@ -3,10 +3,14 @@
 //!
 //! The registry is the only shared map (`dashmap`); callers clone a handle out
 //! and drop the guard before any `.await`. Actors start on the first connect
-//! and stop once their session has ended and emptied.
+//! (continuing from the session's saved snapshot, if any) and stop once
+//! their session has ended and emptied.
 
 pub mod actor;
+pub mod handle;
+pub mod replay;
 pub mod state;
+mod writer;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -17,9 +21,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use actor::{Member, Outbound, SessionHandle};
+pub use handle::{Identity, JoinRefused, Outbound, SessionHandle};
 
 use crate::clock::SharedClock;
+use crate::protocol::{MemberId, Phase, PhaseReason};
 use crate::settings::Settings;
 use crate::store::{SessionRecord, Store};
 
@@ -90,16 +95,31 @@ impl Registry {
             .filter(|h| !h.is_closed())
     }
 
-    /// Ends a running session from outside (cancelled, group deleted):
-    /// its sockets get a `phase` ended event and close with 4004.
-    pub async fn stop(&self, session_id: &str, reason: &'static str) {
+    /// Ends a running session from outside (cancelled, group deleted): it
+    /// goes through the rules like any end (`phase` ended with this reason),
+    /// then its sockets close with 4004.
+    pub async fn end(&self, session_id: &str, reason: PhaseReason) {
         if let Some(handle) = self.get(session_id) {
-            handle.stop(reason).await;
+            handle.end(reason).await;
+        }
+    }
+
+    /// Closes the sockets of `member` in every running session (of
+    /// `group_id` only, when given): they signed out or lost the group.
+    pub async fn revoke(&self, member: &str, group_id: Option<&str>) {
+        let handles: Vec<SessionHandle> = self
+            .sessions
+            .iter()
+            .filter(|h| group_id.is_none_or(|g| h.group_id() == g))
+            .map(|h| h.clone())
+            .collect();
+        for h in handles {
+            h.revoke(MemberId::from(member)).await;
         }
     }
 
     /// The live phase of a running session, if it runs (it may be paused).
-    pub async fn live_phase(&self, session_id: &str) -> Option<state::Phase> {
+    pub async fn live_phase(&self, session_id: &str) -> Option<Phase> {
         self.get(session_id)?.phase().await
     }
 
@@ -115,7 +135,11 @@ impl Registry {
     fn spawn(&self, record: &SessionRecord) -> SessionHandle {
         let (tx, rx) = mpsc::channel(ACTOR_INBOX);
         let instance = self.next_instance.fetch_add(1, Ordering::Relaxed);
-        let handle = SessionHandle { tx, instance };
+        let handle = SessionHandle {
+            tx,
+            instance,
+            group_id: Arc::from(record.group_id.as_str()),
+        };
         let actor = actor::Actor::new(
             record,
             self.settings.clone(),
@@ -132,7 +156,8 @@ impl Registry {
         handle
     }
 
-    /// After shutdown: waits (at most `grace`) for every actor to stop.
+    /// After shutdown: waits (at most `grace`) for every actor to stop and
+    /// its writes to land.
     pub async fn wait_closed(&self, grace: Duration) {
         self.tasks.close();
         let _ = tokio::time::timeout(grace, self.tasks.wait()).await;

@@ -154,10 +154,11 @@ pub struct SessionRecord {
     pub locked: bool,
 }
 
-/// Where a session stands, derived from the clock and stored transitions.
+/// Where a session stands, derived from the clock and stored transitions
+/// (not to be confused with the live phase on the socket, `protocol::Phase`).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
-pub enum Phase {
+pub enum RecordPhase {
     Scheduled,
     Lobby,
     Live,
@@ -167,15 +168,15 @@ pub enum Phase {
 impl SessionRecord {
     /// The phase at `now`, with the lobby opening `lobby_ms` before the start.
     /// A session that nobody started stays in the lobby until its end time.
-    pub fn phase(&self, now: i64, lobby_ms: i64) -> Phase {
+    pub fn phase(&self, now: i64, lobby_ms: i64) -> RecordPhase {
         if self.cancelled || self.ended_at.is_some() || now >= self.ends_at {
-            Phase::Ended
+            RecordPhase::Ended
         } else if self.started_at.is_some() {
-            Phase::Live
+            RecordPhase::Live
         } else if now >= self.starts_at - lobby_ms {
-            Phase::Lobby
+            RecordPhase::Lobby
         } else {
-            Phase::Scheduled
+            RecordPhase::Scheduled
         }
     }
 }
@@ -325,6 +326,15 @@ pub trait Store: Send + Sync + 'static {
         device_hash: Option<&str>,
         address_hash: Option<&str>,
     ) -> StoreResult<bool>;
+
+    /// Ids of the session's participants who were removed.
+    async fn removed_participants(&self, session_id: &str) -> StoreResult<Vec<String>>;
+
+    // Saved live state (JSON of `session::state::SessionSnapshot`, no message text).
+    /// Saves (replaces) the session's snapshot.
+    async fn save_snapshot(&self, session_id: &str, data: &str, at: i64) -> StoreResult<()>;
+    /// The session's latest snapshot, if one was saved.
+    async fn load_snapshot(&self, session_id: &str) -> StoreResult<Option<String>>;
 
     // Audit log.
     async fn audit(&self, entry: &AuditEntry) -> StoreResult<()>;

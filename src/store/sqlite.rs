@@ -802,6 +802,40 @@ impl Store for SqliteStore {
         Ok(row.is_some())
     }
 
+    async fn removed_participants(&self, session_id: &str) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT id FROM participants WHERE session_id = ? AND removed = 1 ORDER BY id",
+        )
+        .bind(session_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| r.try_get::<String, _>("id"))
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn save_snapshot(&self, session_id: &str, data: &str, at: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO session_snapshots (session_id, data, saved_at) VALUES (?, ?, ?) \
+             ON CONFLICT (session_id) DO UPDATE SET data = excluded.data, saved_at = excluded.saved_at",
+        )
+        .bind(session_id)
+        .bind(data)
+        .bind(at)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn load_snapshot(&self, session_id: &str) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT data FROM session_snapshots WHERE session_id = ?")
+            .bind(session_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get::<String, _>("data")).transpose()?)
+    }
+
     async fn audit(&self, entry: &AuditEntry) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO audit_log \

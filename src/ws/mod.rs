@@ -2,11 +2,17 @@
 //!
 //! The upgrade checks the session id in the URL (400 without it), the
 //! `Origin` (403 when not allowed) and the connection limit (503). The task
-//! then waits for `hello` (10 s, close 4001), authenticates the token against
-//! the store, attaches to the session actor and splits the socket: a writer
-//! drains the socket's bounded queue and sends pings; the reader parses
-//! frames into commands, enforces the frame size (1009) and the malformed-frame
-//! limit (1008), and drops a socket that stays silent past the ping timeout.
+//! then waits for `hello` (10 s, close 4001; over the frame limit 1009),
+//! authenticates the token against the store, attaches to the session actor
+//! and splits the socket: a writer drains the socket's bounded queue and
+//! sends pings; the reader parses frames into commands
+//! ([`crate::protocol::parse_command`]), enforces the frame size (1009) and
+//! the malformed-frame limit (1008), and drops a socket that stays silent
+//! past the ping timeout.
+//!
+//! A socket the server drops is closed within seconds: every write has a
+//! timeout, and a killed writer abandons a write in progress, so a client
+//! that stops reading cannot keep its descriptor and queued frames alive.
 //! There is one cleanup path on exit. It never logs message text or names.
 
 use std::collections::VecDeque;
@@ -20,23 +26,16 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::app_state::AppState;
 use crate::auth::token_hash;
-use crate::session::actor::{
-    JoinRefused, CLOSE_BAD_HELLO, CLOSE_ENDED, CLOSE_GOING_AWAY, CLOSE_REMOVED,
-};
-use crate::session::state::{Command, Role};
-use crate::session::{Member, Outbound, SessionHandle};
-use crate::store::Phase;
-
-/// Close codes for limits (RFC 6455).
-const CLOSE_POLICY: u16 = 1008;
-const CLOSE_TOO_BIG: u16 = 1009;
+use crate::protocol::{close, parse_command, parse_hello, ErrorCode, Hello, MemberId, Role, ServerFrame};
+use crate::session::{Identity, JoinRefused, Outbound, SessionHandle};
+use crate::store::RecordPhase;
 
 #[derive(Deserialize)]
 pub struct WsQuery {
@@ -51,7 +50,6 @@ fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
         .into_response()
 }
 
-/// `GET /ws?session=…`: checks, then upgrades.
 pub async fn upgrade(
     State(state): State<AppState>,
     Query(query): Query<WsQuery>,
@@ -130,13 +128,12 @@ fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
             .eq_ignore_ascii_case(origin)
 }
 
-#[derive(Deserialize)]
-struct Hello {
-    #[serde(rename = "type")]
-    kind: String,
-    token: String,
-    epoch: Option<String>,
-    last_seq: Option<u64>,
+/// Whether a stream error is tungstenite refusing a frame over its size
+/// limit (it reaches us only as text: "Space limit exceeded: Message too
+/// long …").
+fn is_too_big(error: &axum::Error) -> bool {
+    let text = error.to_string().to_ascii_lowercase();
+    text.contains("too long") || text.contains("limit") || text.contains("size")
 }
 
 /// Reads one frame for the handshake, within the hello timeout.
@@ -149,30 +146,33 @@ async fn read_hello(
     loop {
         let frame = tokio::time::timeout_at(deadline, socket.recv()).await;
         match frame {
-            Err(_) => return Err((CLOSE_BAD_HELLO, "no hello in time")),
-            Ok(None) | Ok(Some(Err(_))) => return Err((CLOSE_BAD_HELLO, "closed")),
+            Err(_) => return Err((close::BAD_HELLO, "no hello in time")),
+            Ok(Some(Err(e))) if is_too_big(&e) => return Err((close::TOO_BIG, "frame too large")),
+            Ok(None) | Ok(Some(Err(_))) => return Err((close::BAD_HELLO, "closed")),
             Ok(Some(Ok(Message::Text(text)))) => {
                 if text.len() > max {
-                    return Err((CLOSE_TOO_BIG, "frame too large"));
+                    return Err((close::TOO_BIG, "frame too large"));
                 }
-                return match serde_json::from_str::<Hello>(text.as_str()) {
-                    Ok(h) if h.kind == "hello" => Ok(h),
-                    _ => Err((CLOSE_BAD_HELLO, "expected hello")),
-                };
+                return parse_hello(text.as_str()).ok_or((close::BAD_HELLO, "expected hello"));
+            }
+            Ok(Some(Ok(Message::Binary(b)))) if b.len() > max => {
+                return Err((close::TOO_BIG, "frame too large"))
             }
             Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
-            Ok(Some(Ok(_))) => return Err((CLOSE_BAD_HELLO, "expected hello")),
+            Ok(Some(Ok(_))) => return Err((close::BAD_HELLO, "expected hello")),
         }
     }
 }
 
 async fn close_with(mut socket: WebSocket, code: u16, reason: &'static str) {
-    let _ = socket
-        .send(Message::Close(Some(CloseFrame {
+    let _ = tokio::time::timeout(
+        Duration::from_secs(2),
+        socket.send(Message::Close(Some(CloseFrame {
             code,
             reason: Utf8Bytes::from_static(reason),
-        })))
-        .await;
+        }))),
+    )
+    .await;
     // Give the peer a moment to read the close frame.
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
         while let Some(Ok(m)) = socket.recv().await {
@@ -189,29 +189,32 @@ async fn authenticate(
     state: &AppState,
     session_id: &str,
     token: &str,
-) -> Result<(Member, crate::store::SessionRecord), (u16, &'static str)> {
+) -> Result<(Identity, crate::store::SessionRecord), (u16, &'static str)> {
     let store = &state.store;
-    let internal = (CLOSE_GOING_AWAY, "try again");
+    let internal = (close::GOING_AWAY, "try again");
+    if token.is_empty() || token.len() > 256 {
+        return Err((close::BAD_HELLO, "unknown token"));
+    }
     let record = match store.session(session_id).await {
         Ok(Some(r)) => r,
-        Ok(None) => return Err((CLOSE_BAD_HELLO, "no such session")),
+        Ok(None) => return Err((close::BAD_HELLO, "no such session")),
         Err(e) => {
             tracing::error!(error = %e, "store error in handshake");
             return Err(internal);
         }
     };
     let hash = token_hash(token);
-    let member = match store.participant_by_token(&hash).await {
+    let who = match store.participant_by_token(&hash).await {
         Ok(Some(p)) => {
             if p.session_id != session_id {
-                return Err((CLOSE_BAD_HELLO, "token is for another session"));
+                return Err((close::BAD_HELLO, "token is for another session"));
             }
             if p.removed {
-                return Err((CLOSE_REMOVED, "removed"));
+                return Err((close::REMOVED, "removed"));
             }
-            Member {
-                id: p.id,
-                name: p.name,
+            Identity {
+                id: MemberId::new(p.id),
+                name: p.name.into(),
                 role: Role::Participant,
             }
         }
@@ -219,25 +222,25 @@ async fn authenticate(
             let now = state.now_ms();
             match store.facilitator_by_token(&hash, now).await {
                 Ok(Some(f)) => match store.is_group_facilitator(&record.group_id, &f.id).await {
-                    Ok(true) => Member {
-                        id: f.id,
-                        name: f.name,
+                    Ok(true) => Identity {
+                        id: MemberId::new(f.id),
+                        name: f.name.into(),
                         role: Role::Facilitator,
                     },
-                    Ok(false) => return Err((CLOSE_BAD_HELLO, "not a facilitator of this group")),
+                    Ok(false) => return Err((close::BAD_HELLO, "not a facilitator of this group")),
                     Err(_) => return Err(internal),
                 },
-                Ok(None) => return Err((CLOSE_BAD_HELLO, "unknown token")),
+                Ok(None) => return Err((close::BAD_HELLO, "unknown token")),
                 Err(_) => return Err(internal),
             }
         }
         Err(_) => return Err(internal),
     };
     let lobby_ms = i64::from(state.settings.lobby_minutes) * 60_000;
-    if record.phase(state.now_ms(), lobby_ms) == Phase::Ended {
-        return Err((CLOSE_ENDED, "session ended"));
+    if record.phase(state.now_ms(), lobby_ms) == RecordPhase::Ended {
+        return Err((close::ENDED, "session ended"));
     }
-    Ok((member, record))
+    Ok((who, record))
 }
 
 async fn connection(state: AppState, session_id: String, mut socket: WebSocket) {
@@ -252,47 +255,93 @@ async fn connection(state: AppState, session_id: String, mut socket: WebSocket) 
         Ok(h) => h,
         Err((code, reason)) => return close_with(socket, code, reason).await,
     };
-    let (member, record) = match authenticate(&state, &session_id, &hello.token).await {
+    let (who, record) = match authenticate(&state, &session_id, &hello.token).await {
         Ok(v) => v,
         Err((code, reason)) => return close_with(socket, code, reason).await,
     };
-    let resume = match (hello.epoch, hello.last_seq) {
-        (Some(e), Some(seq)) => Some((e, seq)),
-        _ => None,
-    };
+    let resume = hello.resume().map(|(e, seq)| (e.to_string(), seq));
     let handle = state.sessions.get_or_start(&record);
     let conn = state.sessions.next_conn_id();
     let (out_tx, out_rx) = mpsc::channel(s.outbound_queue.max(8));
     let kill = CancellationToken::new();
-    let member_id = member.id.clone();
+    let member = who.id.clone();
     if let Err(JoinRefused { close_code, reason }) = handle
-        .join(conn, member, resume, out_tx.clone(), kill.clone())
+        .join(conn, who, resume, out_tx.clone(), kill.clone())
         .await
     {
         return close_with(socket, close_code, reason).await;
     }
-    tracing::debug!(session = %session_id, member = %member_id, conn, "socket attached");
+    tracing::debug!(session = %session_id, member = %member, conn, "socket attached");
     let (sink, stream) = socket.split();
-    let writer = tokio::spawn(writer(
+    let mut writer = tokio::spawn(writer(
         sink,
         out_rx,
         kill.clone(),
         Duration::from_secs(s.ping_interval_secs.max(1).into()),
+        Duration::from_secs(s.write_timeout_secs.max(1).into()),
     ));
     reader(&state, &handle, conn, stream, &out_tx, &kill).await;
-    // The one cleanup path.
-    kill.cancel();
+    // The one cleanup path: the actor forgets the socket, the writer sends
+    // what is still queued (a close frame, say) for a moment, then stops.
     handle.leave(conn);
     drop(out_tx);
-    let _ = writer.await;
-    tracing::debug!(session = %session_id, member = %member_id, conn, "socket detached");
+    if tokio::time::timeout(Duration::from_secs(2), &mut writer)
+        .await
+        .is_err()
+    {
+        kill.cancel();
+        let _ = writer.await;
+    }
+    tracing::debug!(session = %session_id, member = %member, conn, "socket detached");
+}
+
+type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
+
+/// Runs one write (or batch of writes) unless it takes longer than
+/// `limit` or the socket is killed meanwhile: false when it did not finish.
+async fn write_guarded<F>(
+    write: F,
+    limit: Duration,
+    killed: std::pin::Pin<&mut tokio_util::sync::WaitForCancellationFuture<'_>>,
+) -> bool
+where
+    F: std::future::Future<Output = Result<(), axum::Error>>,
+{
+    tokio::select! {
+        done = tokio::time::timeout(limit, write) => matches!(done, Ok(Ok(()))),
+        _ = killed => false,
+    }
+}
+
+/// Writes one frame and whatever else is already queued, then flushes once
+/// (under fan-out this saves a syscall per frame). Returns a close that was
+/// queued behind the frames, if any.
+async fn send_batch(
+    sink: &mut Sink,
+    first: Utf8Bytes,
+    out: &mut mpsc::Receiver<Outbound>,
+) -> Result<Option<(u16, &'static str)>, axum::Error> {
+    sink.feed(Message::Text(first)).await?;
+    let mut close = None;
+    while let Ok(next) = out.try_recv() {
+        match next {
+            Outbound::Frame(b) => sink.feed(Message::Text(b)).await?,
+            Outbound::Close(code, reason) => {
+                close = Some((code, reason));
+                break;
+            }
+        }
+    }
+    sink.flush().await?;
+    Ok(close)
 }
 
 async fn writer(
-    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    mut sink: Sink,
     mut out: mpsc::Receiver<Outbound>,
     kill: CancellationToken,
     ping_every: Duration,
+    write_timeout: Duration,
 ) {
     let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
     // Made once, not per wake: registering a fresh cancellation waiter on
@@ -302,28 +351,24 @@ async fn writer(
     loop {
         tokio::select! {
             biased;
+            _ = &mut killed => {
+                // Dropped (too slow, stuck, shutting down): one short try at
+                // a close frame, then the socket goes.
+                let _ = tokio::time::timeout(Duration::from_millis(200), sink.send(Message::Close(Some(CloseFrame {
+                    code: close::GOING_AWAY,
+                    reason: Utf8Bytes::from_static("disconnected"),
+                })))).await;
+                break;
+            }
             item = out.recv() => match item {
                 Some(Outbound::Frame(bytes)) => {
-                    // Batch whatever else is already queued into one flush:
-                    // under fan-out this saves a syscall per frame.
-                    if sink.feed(Message::Text(bytes)).await.is_err() {
-                        break;
-                    }
                     let mut close = None;
-                    while let Ok(next) = out.try_recv() {
-                        match next {
-                            Outbound::Frame(b) => {
-                                if sink.feed(Message::Text(b)).await.is_err() {
-                                    break;
-                                }
-                            }
-                            Outbound::Close(code, reason) => {
-                                close = Some((code, reason));
-                                break;
-                            }
-                        }
-                    }
-                    if sink.flush().await.is_err() {
+                    let sent = write_guarded(
+                        async { close = send_batch(&mut sink, bytes, &mut out).await?; Ok(()) },
+                        write_timeout,
+                        killed.as_mut(),
+                    ).await;
+                    if !sent {
                         break;
                     }
                     if let Some((code, reason)) = close {
@@ -338,37 +383,26 @@ async fn writer(
                 None => break,
             },
             _ = ping.tick() => {
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                if !write_guarded(sink.send(Message::Ping(Default::default())), write_timeout, killed.as_mut()).await {
                     break;
                 }
             }
-            _ = &mut killed => {
-                // Killed from elsewhere (slow reader, shutdown): close politely if we can.
-                let _ = tokio::time::timeout(Duration::from_millis(500), sink.send(Message::Close(Some(CloseFrame {
-                    code: CLOSE_GOING_AWAY,
-                    reason: Utf8Bytes::from_static("disconnected"),
-                })))).await;
-                break;
-            }
         }
     }
-    let _ = tokio::time::timeout(Duration::from_millis(500), sink.close()).await;
+    let _ = tokio::time::timeout(Duration::from_millis(200), sink.close()).await;
 }
 
 /// Sends a close frame, gives the reader a moment to see the peer's answer,
 /// then stops the connection.
-async fn close_politely(
-    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
-    code: u16,
-    reason: &'static str,
-    kill: &CancellationToken,
-) {
-    let _ = sink
-        .send(Message::Close(Some(CloseFrame {
+async fn close_politely(sink: &mut Sink, code: u16, reason: &'static str, kill: &CancellationToken) {
+    let _ = tokio::time::timeout(
+        Duration::from_secs(1),
+        sink.send(Message::Close(Some(CloseFrame {
             code,
             reason: Utf8Bytes::from_static(reason),
-        })))
-        .await;
+        }))),
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     kill.cancel();
 }
@@ -395,20 +429,13 @@ impl Malformed {
     }
 }
 
-fn valid_ref(value: Option<&Value>) -> Result<Option<String>, ()> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if (1..=64).contains(&s.chars().count()) => Ok(Some(s.clone())),
-        _ => Err(()),
-    }
-}
-
-fn error_frame(reference: Option<&str>, code: &str, message: &str) -> Outbound {
-    let v = match reference {
-        Some(r) => json!({"type": "error", "ref": r, "code": code, "message": message}),
-        None => json!({"type": "error", "code": code, "message": message}),
+fn bad_request(reference: Option<crate::protocol::Ref>, message: &str) -> Outbound {
+    let frame = ServerFrame::Error {
+        reference,
+        code: ErrorCode::BadRequest,
+        message: message.to_string(),
     };
-    Outbound::Frame(Utf8Bytes::from(v.to_string()))
+    Outbound::Frame(Utf8Bytes::from(frame.to_json()))
 }
 
 async fn reader(
@@ -431,52 +458,41 @@ async fn reader(
     let stopping = state.shutdown.cancelled();
     let silence = tokio::time::sleep(timeout);
     tokio::pin!(killed, stopping, silence);
+    // Closes the socket with `code` once the writer has sent what is queued.
+    let closing = |code: u16, reason: &'static str| {
+        if out.try_send(Outbound::Close(code, reason)).is_err() {
+            kill.cancel();
+        }
+    };
     loop {
         let frame = tokio::select! {
             f = stream.next() => f,
             _ = &mut killed => return,
-            _ = &mut stopping => {
-                let _ = out.try_send(Outbound::Close(CLOSE_GOING_AWAY, "server restarting"));
-                return;
-            }
+            _ = &mut stopping => return closing(close::GOING_AWAY, "server restarting"),
             _ = &mut silence => {
                 tracing::debug!(conn, "no pong in time: dropping the socket");
+                kill.cancel();
                 return;
             }
         };
         silence.as_mut().reset(Instant::now() + timeout);
         let text = match frame {
-            None | Some(Err(_)) => {
+            None => return,
+            Some(Err(e)) => {
                 // A broken or oversized frame ends the stream; say why when we can.
-                if let Some(Err(e)) = &frame {
-                    // tungstenite's capacity error ("Space limit exceeded:
-                    // Message too long …") reaches us only as text.
-                    let text = e.to_string().to_ascii_lowercase();
-                    if text.contains("too long") || text.contains("limit") || text.contains("size")
-                    {
-                        let _ = out.try_send(Outbound::Close(CLOSE_TOO_BIG, "frame too large"));
-                        kill.cancelled().await;
-                    }
+                if is_too_big(&e) {
+                    closing(close::TOO_BIG, "frame too large");
                 }
                 return;
             }
             Some(Ok(Message::Text(t))) => t,
             Some(Ok(Message::Binary(b))) => {
                 if b.len() > s.max_frame_bytes {
-                    let _ = out.try_send(Outbound::Close(CLOSE_TOO_BIG, "frame too large"));
-                    kill.cancelled().await;
-                    return;
+                    return closing(close::TOO_BIG, "frame too large");
                 }
-                let _ = out.try_send(error_frame(
-                    None,
-                    "bad_request",
-                    "Frames must be JSON text.",
-                ));
+                let _ = out.try_send(bad_request(None, "Frames must be JSON text."));
                 if malformed.hit() {
-                    let _ =
-                        out.try_send(Outbound::Close(CLOSE_POLICY, "too many malformed frames"));
-                    kill.cancelled().await;
-                    return;
+                    return closing(close::POLICY, "too many malformed frames");
                 }
                 continue;
             }
@@ -484,100 +500,23 @@ async fn reader(
             Some(Ok(_)) => continue,
         };
         if text.len() > s.max_frame_bytes {
-            let _ = out.try_send(Outbound::Close(CLOSE_TOO_BIG, "frame too large"));
-            kill.cancelled().await;
-            return;
+            return closing(close::TOO_BIG, "frame too large");
         }
         match parse_command(text.as_str()) {
             Ok((reference, command)) => {
                 if !handle.command(conn, reference, command).await {
-                    let _ = out.try_send(Outbound::Close(CLOSE_ENDED, "session ended"));
-                    return;
+                    return closing(close::ENDED, "session ended");
                 }
             }
-            Err((reference, message)) => {
-                if out
-                    .try_send(error_frame(reference.as_deref(), "bad_request", &message))
-                    .is_err()
-                {
+            Err(bad) => {
+                if out.try_send(bad_request(bad.reference, &bad.message)).is_err() {
+                    kill.cancel();
                     return;
                 }
                 if malformed.hit() {
-                    let _ =
-                        out.try_send(Outbound::Close(CLOSE_POLICY, "too many malformed frames"));
-                    kill.cancelled().await;
-                    return;
+                    return closing(close::POLICY, "too many malformed frames");
                 }
             }
         }
-    }
-}
-
-/// Parses one frame into `(ref, command)`, or `(ref if readable, message)`.
-pub(crate) fn parse_command(
-    text: &str,
-) -> Result<(Option<String>, Command), (Option<String>, String)> {
-    let value: Value = serde_json::from_str(text).map_err(|_| {
-        (
-            None,
-            "That message could not be read (it is not valid JSON).".to_string(),
-        )
-    })?;
-    let Value::Object(map) = &value else {
-        return Err((None, "Each frame must be a JSON object.".into()));
-    };
-    let reference = valid_ref(map.get("ref")).map_err(|_| {
-        (
-            None,
-            "`ref` must be a string of 1 to 64 characters.".to_string(),
-        )
-    })?;
-    let kind = match map.get("type") {
-        Some(Value::String(k)) => k.clone(),
-        _ => return Err((reference, "Every command needs a `type`.".into())),
-    };
-    if kind == "hello" {
-        return Err((reference, "You are already connected.".into()));
-    }
-    match serde_json::from_value::<Command>(value) {
-        Ok(c) => Ok((reference, c)),
-        Err(e) => {
-            let detail = e.to_string();
-            let message = if detail.starts_with("unknown variant") {
-                format!("`{kind}` is not a command this server knows.")
-            } else {
-                // serde's message names fields and types, never values.
-                format!(
-                    "`{kind}`: {}",
-                    detail.split(" at line").next().unwrap_or("invalid fields")
-                )
-            };
-            Err((reference, message))
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn malformed_frames_get_readable_errors_with_their_ref() {
-        assert!(parse_command("not json").is_err());
-        assert!(parse_command("[1,2]").is_err());
-        let (r, m) = parse_command(r#"{"type":"no_such","ref":"a1"}"#).expect_err("unknown");
-        assert_eq!(r.as_deref(), Some("a1"));
-        assert!(m.contains("no_such"));
-        let (r, _) = parse_command(r#"{"ref":"a2"}"#).expect_err("no type");
-        assert_eq!(r.as_deref(), Some("a2"));
-        let long = "x".repeat(65);
-        assert!(parse_command(&format!(r#"{{"type":"start","ref":"{long}"}}"#)).is_err());
-    }
-
-    #[test]
-    fn a_valid_command_parses_with_its_ref() {
-        let (r, c) = parse_command(r#"{"type":"start","ref":"r-1"}"#).expect("parses");
-        assert_eq!(r.as_deref(), Some("r-1"));
-        assert_eq!(c.kind(), "start");
     }
 }

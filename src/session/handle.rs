@@ -1,0 +1,166 @@
+//! How the rest of the server talks to a session actor: a cloneable
+//! [`SessionHandle`] over a bounded channel of [`ActorMsg`], and what a
+//! connection task gets back ([`Outbound`] frames on its own queue).
+
+use std::sync::Arc;
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::protocol::{close, Command, MemberId, Phase, PhaseReason, Ref, Role};
+
+/// What the connection task's writer sends on the socket.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// One text frame (shared bytes: serialized once for the whole room).
+    Frame(Utf8Bytes),
+    /// Close the socket with this code and reason, then stop.
+    Close(u16, &'static str),
+}
+
+/// Who a socket speaks for, as established by the handshake.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub id: MemberId,
+    pub name: Arc<str>,
+    pub role: Role,
+}
+
+/// Why a socket was not let in (its close code and reason).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JoinRefused {
+    pub close_code: u16,
+    pub reason: &'static str,
+}
+
+impl JoinRefused {
+    pub(crate) fn ended() -> Self {
+        JoinRefused {
+            close_code: close::ENDED,
+            reason: "session ended",
+        }
+    }
+}
+
+/// A socket asking to attach to the session.
+pub(crate) struct Join {
+    pub conn: u64,
+    pub who: Identity,
+    /// `(epoch, last_seq)` when resuming.
+    pub resume: Option<(String, u64)>,
+    pub out: mpsc::Sender<Outbound>,
+    /// Cancelled to drop the socket (its reader and writer stop).
+    pub kill: CancellationToken,
+    pub reply: oneshot::Sender<Result<(), JoinRefused>>,
+}
+
+pub(crate) enum ActorMsg {
+    Join(Join),
+    Command {
+        conn: u64,
+        reference: Option<Ref>,
+        command: Command,
+    },
+    Leave {
+        conn: u64,
+    },
+    Phase {
+        reply: oneshot::Sender<Phase>,
+    },
+    /// End the session from outside (cancelled, group deleted).
+    End {
+        reason: PhaseReason,
+    },
+    /// Close every socket of this member (logged out, no longer a
+    /// facilitator of the group).
+    Revoke {
+        member: MemberId,
+    },
+}
+
+/// A cloneable handle to a running session actor.
+#[derive(Clone)]
+pub struct SessionHandle {
+    pub(crate) tx: mpsc::Sender<ActorMsg>,
+    pub(crate) instance: u64,
+    pub(crate) group_id: Arc<str>,
+}
+
+impl SessionHandle {
+    /// Attaches a socket. On success the welcome frame (and, when resuming,
+    /// the missed events) are already in `out`, ahead of any newer event.
+    pub async fn join(
+        &self,
+        conn: u64,
+        who: Identity,
+        resume: Option<(String, u64)>,
+        out: mpsc::Sender<Outbound>,
+        kill: CancellationToken,
+    ) -> Result<(), JoinRefused> {
+        let (reply, rx) = oneshot::channel();
+        let msg = ActorMsg::Join(Join {
+            conn,
+            who,
+            resume,
+            out,
+            kill,
+            reply,
+        });
+        if self.tx.send(msg).await.is_err() {
+            return Err(JoinRefused::ended());
+        }
+        rx.await.unwrap_or(Err(JoinRefused::ended()))
+    }
+
+    /// Sends a command from a socket; its answer arrives on the socket's
+    /// queue. Returns false when the actor is gone.
+    pub async fn command(&self, conn: u64, reference: Option<Ref>, command: Command) -> bool {
+        self.tx
+            .send(ActorMsg::Command {
+                conn,
+                reference,
+                command,
+            })
+            .await
+            .is_ok()
+    }
+
+    /// Detaches a socket (never waits: used on every exit path).
+    pub fn leave(&self, conn: u64) {
+        if let Err(mpsc::error::TrySendError::Full(msg)) =
+            self.tx.try_send(ActorMsg::Leave { conn })
+        {
+            let tx = self.tx.clone();
+            tokio::spawn(async move {
+                let _ = tx.send(msg).await;
+            });
+        }
+    }
+
+    /// The live phase (lobby, live, paused, ended), if the actor still runs.
+    pub async fn phase(&self) -> Option<Phase> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(ActorMsg::Phase { reply }).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// Ends the session from outside (cancelled, group deleted).
+    pub async fn end(&self, reason: PhaseReason) {
+        let _ = self.tx.send(ActorMsg::End { reason }).await;
+    }
+
+    /// Closes every socket of `member` in this session.
+    pub async fn revoke(&self, member: MemberId) {
+        let _ = self.tx.send(ActorMsg::Revoke { member }).await;
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
+    /// The group the session belongs to.
+    pub fn group_id(&self) -> &str {
+        &self.group_id
+    }
+}
