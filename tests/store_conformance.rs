@@ -66,6 +66,8 @@ conformance! {
         sessions_start_lock_end_and_cancel in sessions,
         joins_stop_at_capacity_and_removal_frees_a_place in sessions,
         forty_joins_at_once_fill_exactly_ten_places in sessions,
+        removed_participants_are_listed_per_session in sessions,
+        snapshots_are_replaced_and_go_with_their_session in sessions,
         bans_bar_a_device_or_address_from_that_group_only in sessions,
         the_audit_log_is_newest_first_and_limited in sessions,
     ],

@@ -695,6 +695,39 @@ impl Store for PgStore {
         Ok(row.is_some())
     }
 
+    async fn removed_participants(&self, session_id: &str) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM participants WHERE session_id = $1 AND removed \
+             ORDER BY id COLLATE \"C\"",
+        )
+        .bind(session_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn save_snapshot(&self, session_id: &str, data: &str, at: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO session_snapshots (session_id, data, saved_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (session_id) \
+             DO UPDATE SET data = excluded.data, saved_at = excluded.saved_at",
+        )
+        .bind(session_id)
+        .bind(data)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn load_snapshot(&self, session_id: &str) -> StoreResult<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT data FROM session_snapshots WHERE session_id = $1")
+                .bind(session_id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
     async fn audit(&self, entry: &AuditEntry) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO audit_log \

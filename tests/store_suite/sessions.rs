@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use peercircle::store::{
-    AuditEntry, Group, JoinOutcome, ParticipantRecord, Phase, SessionRecord, Store, StoreError,
+    AuditEntry, Group, JoinOutcome, ParticipantRecord, RecordPhase, SessionRecord, Store,
+    StoreError,
 };
 
 use super::{group_input, ok, Db};
@@ -78,8 +79,8 @@ pub async fn sessions_start_lock_end_and_cancel(db: &Db) {
     let (_, g, session) = one_session(s.as_ref(), 8).await;
     let id = session.id.as_str();
     let read = || async { ok(s.session(id).await, "read").expect("session") };
-    assert_eq!(read().await.phase(500, 600), Phase::Lobby);
-    assert_eq!(read().await.phase(0, 600), Phase::Scheduled);
+    assert_eq!(read().await.phase(500, 600), RecordPhase::Lobby);
+    assert_eq!(read().await.phase(0, 600), RecordPhase::Scheduled);
 
     ok(s.set_session_locked(id, true).await, "lock");
     assert!(read().await.locked, "a write is read back at once");
@@ -88,7 +89,7 @@ pub async fn sessions_start_lock_end_and_cancel(db: &Db) {
 
     ok(s.set_session_started(id, Some(1_100)).await, "start");
     assert_eq!(read().await.started_at, Some(1_100));
-    assert_eq!(read().await.phase(1_200, 0), Phase::Live);
+    assert_eq!(read().await.phase(1_200, 0), RecordPhase::Live);
     ok(s.set_session_started(id, None).await, "back to the lobby");
     assert_eq!(read().await.started_at, None);
     ok(s.set_session_started(id, Some(1_150)).await, "start again");
@@ -98,14 +99,14 @@ pub async fn sessions_start_lock_end_and_cancel(db: &Db) {
     let ended = read().await;
     assert_eq!(ended.ended_at, Some(1_500), "the first end wins");
     assert_eq!(ended.started_at, Some(1_150));
-    assert_eq!(ended.phase(1_600, 0), Phase::Ended);
+    assert_eq!(ended.phase(1_600, 0), RecordPhase::Ended);
 
     let second = ok(s.create_sessions(&g.id, &[(5_000, 6_000)]).await, "s");
     let second = &second[0].id;
     ok(s.cancel_session(second).await, "cancel");
     let cancelled = ok(s.session(second).await, "read").expect("kept");
     assert!(cancelled.cancelled, "a cancelled session is kept, marked");
-    assert_eq!(cancelled.phase(5_500, 0), Phase::Ended);
+    assert_eq!(cancelled.phase(5_500, 0), RecordPhase::Ended);
     ok(s.cancel_session(second).await, "cancelling twice is fine");
     assert!(!read().await.cancelled, "only that session is cancelled");
 
@@ -225,6 +226,99 @@ pub async fn forty_joins_at_once_fill_exactly_ten_places(db: &Db) {
     for h in &handles {
         assert_eq!(ok(h.count_participants(&session.id).await, "count"), PLACES);
     }
+}
+
+pub async fn removed_participants_are_listed_per_session(db: &Db) {
+    let s = db.store();
+    let (fid, g, session) = one_session(s.as_ref(), 10).await;
+    let sid = session.id.as_str();
+    let later = ok(s.create_sessions(&g.id, &[(5_000, 6_000)]).await, "s");
+    assert!(ok(s.removed_participants(sid).await, "none yet").is_empty());
+    let mut people = Vec::new();
+    for i in 0..4 {
+        let p = joined(ok(
+            s.add_participant(sid, "P", &format!("t{i}"), None, None, 10, 1)
+                .await,
+            "join",
+        ));
+        people.push(p.id);
+    }
+    let elsewhere = joined(ok(
+        s.add_participant(&later[0].id, "Q", "tq", None, None, 10, 1)
+            .await,
+        "join",
+    ));
+    ok(
+        s.remove_participant(&people[2], false, &fid, 2).await,
+        "remove",
+    );
+    ok(s.remove_participant(&people[0], true, &fid, 3).await, "ban");
+    ok(
+        s.remove_participant(&elsewhere.id, false, &fid, 3).await,
+        "other",
+    );
+    let mut expected = vec![people[0].clone(), people[2].clone()];
+    expected.sort();
+    assert_eq!(
+        ok(s.removed_participants(sid).await, "removed"),
+        expected,
+        "removed with or without a ban, in id order, this session only"
+    );
+    assert_eq!(
+        ok(s.removed_participants(&later[0].id).await, "removed"),
+        vec![elsewhere.id.clone()]
+    );
+    assert!(ok(s.removed_participants("s_nope").await, "removed").is_empty());
+}
+
+pub async fn snapshots_are_replaced_and_go_with_their_session(db: &Db) {
+    let s = db.store();
+    let (_, g, session) = one_session(s.as_ref(), 10).await;
+    let sid = session.id.as_str();
+    let other = ok(s.create_sessions(&g.id, &[(5_000, 6_000)]).await, "s");
+    let other = other[0].id.as_str();
+    assert_eq!(ok(s.load_snapshot(sid).await, "load"), None);
+
+    // Stored exactly as given: spacing, key order, any character.
+    let first = r#"{"v":1, "holder":"p_a","queue":["p_b","p_c"],"note":"Zoë – 💬"}"#;
+    ok(s.save_snapshot(sid, first, 1_100).await, "save");
+    assert_eq!(
+        ok(s.load_snapshot(sid).await, "load").as_deref(),
+        Some(first)
+    );
+    let big = format!(
+        r#"{{"v":1,"members":[{}]}}"#,
+        vec!["\"p_x\""; 5_000].join(",")
+    );
+    ok(s.save_snapshot(sid, &big, 1_200).await, "save again");
+    assert_eq!(
+        ok(s.load_snapshot(sid).await, "load").as_deref(),
+        Some(big.as_str()),
+        "a later save replaces the earlier one"
+    );
+    assert_eq!(
+        ok(s.load_snapshot(other).await, "load"),
+        None,
+        "per session"
+    );
+    ok(s.save_snapshot(other, "{}", 1_300).await, "save other");
+    assert_eq!(
+        ok(s.load_snapshot(sid).await, "load").as_deref(),
+        Some(big.as_str())
+    );
+
+    assert!(
+        s.save_snapshot("s_nope", "{}", 1).await.is_err(),
+        "no snapshot for a session that does not exist"
+    );
+    assert_eq!(ok(s.load_snapshot("s_nope").await, "load"), None);
+
+    ok(s.delete_group(&g.id).await, "delete");
+    assert_eq!(
+        ok(s.load_snapshot(sid).await, "load"),
+        None,
+        "snapshots go with their session"
+    );
 }
 
 pub async fn bans_bar_a_device_or_address_from_that_group_only(db: &Db) {
@@ -422,6 +516,28 @@ pub async fn two_handles_see_each_others_writes_at_once(db: &Db) {
     assert!(
         ok(a.facilitator_by_token("th", 0).await, "t").is_none(),
         "a logout on one node holds on every node"
+    );
+
+    ok(
+        a.save_snapshot(sid, r#"{"v":1}"#, 1_500).await,
+        "snapshot via a",
+    );
+    assert_eq!(
+        ok(b.load_snapshot(sid).await, "load").as_deref(),
+        Some(r#"{"v":1}"#)
+    );
+    ok(
+        b.save_snapshot(sid, r#"{"v":2}"#, 1_600).await,
+        "snapshot via b",
+    );
+    assert_eq!(
+        ok(a.load_snapshot(sid).await, "load").as_deref(),
+        Some(r#"{"v":2}"#),
+        "the node taking a session over reads the latest snapshot"
+    );
+    assert_eq!(
+        ok(b.removed_participants(sid).await, "removed"),
+        vec![p.id.clone()]
     );
 
     ok(b.delete_group(&g.id).await, "delete via b");
