@@ -260,7 +260,7 @@ pub async fn co_facilitators_keep_their_order(db: &Db) {
         "a refused change changes nothing"
     );
     assert!(matches!(
-        s.set_group_facilitators("g_nope", &[creator.id.clone()])
+        s.set_group_facilitators("g_nope", std::slice::from_ref(&creator.id))
             .await,
         Err(StoreError::NotFound)
     ));
