@@ -7,8 +7,8 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use peercircle::session::actor::serialize_event;
-use peercircle::session::state::{Command, Config, Role, SessionState};
+use peercircle::protocol::{event_frame, Event};
+use peercircle::session::state::{Command, Config, Rate, Rates, Role, SessionState};
 use serde_json::json;
 
 const T0: i64 = 1_766_000_000_000;
@@ -16,8 +16,16 @@ const T0: i64 = 1_766_000_000_000;
 /// A live session in stick mode with a facilitator and `n` participants,
 /// everyone's hand up.
 fn session(n: usize) -> SessionState {
+    let unlimited = Rate {
+        count: u32::MAX,
+        window_ms: 1,
+    };
     let config = Config {
-        say_rate_count: u32::MAX,
+        rates: Rates {
+            say: unlimited,
+            commands: unlimited,
+            signals: unlimited,
+        },
         ..Config::default()
     };
     let mut s = SessionState::new(config, true, false, T0 + 7_200_000, T0);
@@ -66,7 +74,10 @@ fn bench_apply(c: &mut Criterion) {
                 cmd(json!({"type": "say", "room": "main", "text": "hello"})),
             )
             .expect("said");
-        let msg = said[0].data["msg"]["id"].as_str().expect("id").to_string();
+        let Event::Said { msg, .. } = &said.events[0] else {
+            panic!("a said event");
+        };
+        let msg = msg.id.to_string();
         let mut on = false;
         b.iter(|| {
             on = !on;
@@ -112,12 +123,12 @@ fn bench_serialize(c: &mut Criterion) {
     let events = s
         .apply(T0 + 1, &holder, cmd(json!({"type": "say", "room": "main", "text": "It has been a long week, and I am glad to be here with you all tonight."})))
         .expect("said");
-    let said = &events[0];
+    let said = &events.events[0];
     c.bench_function("serialize a said event", |b| {
-        b.iter(|| black_box(serialize_event(black_box(42), T0, said)))
+        b.iter(|| black_box(event_frame(black_box(42), T0, said)))
     });
     c.bench_function("snapshot for a welcome (12 people)", |b| {
-        b.iter(|| black_box(s.snapshot("p3").to_string()))
+        b.iter(|| black_box(serde_json::to_string(&s.view("p3")).expect("json")))
     });
 }
 

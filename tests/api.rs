@@ -1123,7 +1123,7 @@ async fn the_demo_is_created_once() {
     let now = peercircle::now_ms();
     assert_ne!(
         sessions[0].phase(now, 15 * 60_000),
-        peercircle::store::Phase::Scheduled
+        peercircle::store::RecordPhase::Scheduled
     );
     assert_eq!(sessions[0].ends_at - sessions[0].starts_at, 2 * 3_600_000);
     drop(first);

@@ -1,5 +1,11 @@
 //! The live session over real sockets: a facilitator and participants run a
 //! whole session against the real server on 127.0.0.1:0 (PROTOCOL.md §2–§5).
+//!
+//! Clocks (turns, warnings, grace periods, pauses, pings) run on tokio's
+//! clock, which a test stops with `tokio::time::pause` and moves with
+//! [`later`]; no test sleeps for real to let time pass. Joining and saying
+//! hello touch the database (a thread of its own), so they happen while the
+//! clock runs; only what follows from the clock happens while it is stopped.
 
 mod common;
 mod support;
@@ -11,14 +17,19 @@ use support::ws::{self, Client};
 
 use common::TestApp;
 
-/// A server with short clocks so turns and grace periods pass in a test.
+/// A server with the default clocks (180 s turns, a warning 30 s before,
+/// 30 s of grace) and pings that never get in the way of a stopped clock.
 async fn app() -> TestApp {
     common::spawn_app_with(|s| {
-        s.turn_seconds = 2;
-        s.turn_warning_secs = 1;
-        s.grace_secs = 1;
+        s.ping_interval_secs = 3600;
+        s.ping_timeout_secs = 7200;
     })
     .await
+}
+
+/// Moves the stopped clock on by `secs`, as if that time had passed.
+async fn later(secs: u64) {
+    tokio::time::advance(Duration::from_secs(secs)).await;
 }
 
 struct Room {
@@ -142,9 +153,21 @@ async fn a_whole_session_with_the_talking_stick() {
         .await;
     assert_eq!(ids(&q["queue"]), vec![b.clone(), d.clone(), c.clone()]);
 
-    // Ana's turn ends by the clock (2 s in this test); a warning comes first.
-    ana.wait_for("turn_warning", |e| e["holder"] == a.as_str())
+    // Ana's turn ends by the clock: 30 s before its end comes a warning
+    // that says how long is left, then the stick moves on by itself.
+    tokio::time::pause();
+    later(150).await;
+    let warning = ana
+        .wait_for("turn_warning", |e| e["holder"] == a.as_str())
         .await;
+    let left = warning["ends_at"].as_i64().expect("ends_at") - warning["at"].as_i64().expect("at");
+    assert!((29_000..=30_000).contains(&left), "{left} ms left");
+    later(30).await;
+    let spoke = fac
+        .wait_for("spoke", |e| e["participant"] == a.as_str())
+        .await;
+    assert_eq!(spoke["reason"], "time");
+    assert_eq!(spoke["held_ms"], 180_000);
     fac.wait_for("stick", |e| e["holder"] == b.as_str()).await;
 
     // Dan steps out for a break: he keeps his place but is skipped.
@@ -180,14 +203,50 @@ async fn a_whole_session_with_the_talking_stick() {
             .await,
         "paused"
     );
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(
-        fac.last_holder(),
-        Some(Some(d.clone())),
-        "a paused turn does not run out"
-    );
+    let stopped = fac
+        .wait_for("stick", |e| {
+            e["holder"] == d.as_str() && e["ends_at"].is_null()
+        })
+        .await;
+    assert!(stopped["ends_at"].is_null(), "the clock stopped: {stopped}");
+    let left = stopped["remaining_ms"].as_i64().expect("time left");
+    for c in [&mut ana, &mut dan] {
+        c.wait_for("stick", |e| {
+            e["holder"] == d.as_str() && e["ends_at"].is_null()
+        })
+        .await;
+    }
+    let seen = [fac.events.len(), ana.events.len(), dan.events.len()];
+    // Ten minutes go by, far past the end of the turn: nothing moves, and
+    // everyone is still reading (a socket that missed an end would show it).
+    for _ in 0..10 {
+        later(60).await;
+        for c in [&mut fac, &mut ana, &mut dan] {
+            c.drain(Duration::from_millis(5)).await;
+        }
+    }
+    for (c, seen) in [&fac, &ana, &dan].into_iter().zip(seen) {
+        assert!(
+            c.events[seen..]
+                .iter()
+                .all(|e| e["kind"] != "stick" && e["kind"] != "spoke"),
+            "a paused turn does not run out: {} saw {:?}",
+            c.name,
+            c.events[seen..]
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+        );
+    }
     fac.ok(json!({"type": "pause", "on": false})).await;
     dan.wait_for("phase", |e| e["phase"] == "live").await;
+    let resumed = dan.wait_for("stick", |e| e["holder"] == d.as_str()).await;
+    assert_eq!(
+        resumed["ends_at"].as_i64().expect("running again") - resumed["at"].as_i64().expect("at"),
+        left,
+        "the turn goes on where it stood"
+    );
+    tokio::time::resume();
     dan.ok(json!({"type": "say", "room": "main", "text": "Where was I."}))
         .await;
 
@@ -514,8 +573,16 @@ async fn the_handshake_refuses_what_it_should() {
 
 #[tokio::test]
 async fn no_hello_in_time_closes_with_4001() {
-    let r = room(common::spawn_app_with(|s| s.hello_timeout_secs = 1).await).await;
+    let r = room(app().await).await;
     let mut s = ws::open(r.app.addr, &r.session).await;
+    tokio::time::pause();
+    later(9).await;
+    assert_eq!(
+        ws::read_within(&mut s, Duration::from_millis(10)).await,
+        None,
+        "still open within the 10 s"
+    );
+    later(1).await;
     assert_eq!(ws::close_code(&mut s).await, Some(4001));
 }
 
@@ -525,9 +592,25 @@ async fn the_session_pauses_itself_without_a_facilitator() {
     let mut fac = r.facilitator().await;
     fac.ok(json!({"type": "start"})).await;
     let (mut ana, _) = r.participant("Ana").await;
+    let f = fac.id();
     fac.close().await;
+    ana.wait_for("presence", |e| {
+        e["participant"] == f.as_str() && e["presence"] == "away"
+    })
+    .await;
+    tokio::time::pause();
+    later(29).await;
+    ana.drain(Duration::from_millis(5)).await;
+    assert!(
+        !ana.events
+            .iter()
+            .any(|e| e["kind"] == "phase" && e["phase"] == "paused"),
+        "not before the grace period"
+    );
+    later(1).await;
     let e = ana.wait_for("phase", |e| e["phase"] == "paused").await;
     assert_eq!(e["reason"], "no_facilitator");
+    tokio::time::resume();
     // Back, the facilitator resumes it.
     let mut fac = r.facilitator().await;
     assert_eq!(fac.welcome["state"]["session"]["phase"], "paused");
@@ -644,25 +727,104 @@ async fn locking_refuses_new_joins_over_http() {
     let r = room(app().await).await;
     let mut fac = r.facilitator().await;
     fac.ok(json!({"type": "lock", "on": true})).await;
+    // Acknowledged means stored: the very next join is refused.
+    let (status, body) = r
+        .app
+        .post(
+            &format!("/api/sessions/{}/join", r.session),
+            None,
+            &json!({"name": "Late", "agree": true}),
+        )
+        .await;
+    assert_eq!(status.as_u16(), 409, "{body}");
+    assert_eq!(body["error"]["code"], "locked");
     fac.wait_for("locked", |e| e["on"] == true).await;
-    // The store learns of it a moment later.
-    let mut status = 0;
-    for _ in 0..50 {
-        let (s, _) = r
-            .app
-            .post(
-                &format!("/api/sessions/{}/join", r.session),
-                None,
-                &json!({"name": "Late", "agree": true}),
-            )
-            .await;
-        status = s.as_u16();
-        if status == 409 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
+#[tokio::test]
+async fn lock_then_unlock_in_quick_succession_leaves_the_door_open() {
+    let r = room(app().await).await;
+    let mut fac = r.facilitator().await;
+    // Both frames go out before either answer comes back.
+    fac.send_raw(&json!({"type": "lock", "ref": "l-on", "on": true}).to_string())
+        .await;
+    fac.send_raw(&json!({"type": "lock", "ref": "l-off", "on": false}).to_string())
+        .await;
+    assert_eq!(fac.answer("l-on").await["type"], "ack");
+    assert_eq!(fac.answer("l-off").await["type"], "ack");
+    let record = r
+        .app
+        .store
+        .session(&r.session)
+        .await
+        .expect("store")
+        .expect("session");
+    assert!(!record.locked, "the store ends where the facilitator ended");
+    let (status, body) = r
+        .app
+        .post(
+            &format!("/api/sessions/{}/join", r.session),
+            None,
+            &json!({"name": "Welcome", "agree": true}),
+        )
+        .await;
+    assert_eq!(status.as_u16(), 201, "{body}");
+}
+
+#[tokio::test]
+async fn an_end_is_stored_once_before_its_ack_and_everyone_sees_it_once() {
+    let r = room(app().await).await;
+    let mut fac = r.facilitator().await;
+    let (mut ana, _) = r.participant("Ana").await;
+    fac.ok(json!({"type": "start"})).await;
+    let started = r
+        .app
+        .store
+        .session(&r.session)
+        .await
+        .expect("store")
+        .expect("session");
+    assert!(
+        started.started_at.is_some(),
+        "start is stored before its ack"
+    );
+    fac.ok(json!({"type": "end"})).await;
+    let ended = r
+        .app
+        .store
+        .session(&r.session)
+        .await
+        .expect("store")
+        .expect("session");
+    let at = ended.ended_at.expect("the end is stored before its ack");
+    for c in [&mut ana, &mut fac] {
+        c.wait_for("phase", |e| e["phase"] == "ended").await;
+        assert_eq!(c.closed_with().await, Some(4004));
+        assert_eq!(
+            c.events
+                .iter()
+                .filter(|e| e["kind"] == "phase" && e["phase"] == "ended")
+                .count(),
+            1
+        );
     }
-    assert_eq!(status, 409);
+    // A cancellation after the end changes nothing that was stored.
+    let (status, _) = r
+        .app
+        .delete(&format!("/api/sessions/{}", r.session), Some(&r.fac_token))
+        .await;
+    assert_eq!(status.as_u16(), 204);
+    let after = r
+        .app
+        .store
+        .session(&r.session)
+        .await
+        .expect("store")
+        .expect("session");
+    assert_eq!(after.ended_at, Some(at), "the end is written once");
+    let group = after.group_id;
+    let log = r.app.store.audit_log(&group, 50).await.expect("audit log");
+    assert_eq!(log.iter().filter(|e| e.action == "end").count(), 1);
 }
 
 #[tokio::test]
@@ -672,12 +834,21 @@ async fn several_sockets_of_one_participant_share_presence() {
     let (phone, token) = r.participant("Ana").await;
     let a = phone.id();
     let laptop = Client::connect(r.app.addr, &r.session, &token).await;
+    let open = &r.app.state.sessions.connections;
+    let before = open.load(std::sync::atomic::Ordering::SeqCst);
     phone.drop_connection();
+    // Wait until the server has let go of the phone's socket.
+    for _ in 0..500 {
+        if open.load(std::sync::atomic::Ordering::SeqCst) < before {
+            break;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(open.load(std::sync::atomic::Ordering::SeqCst) < before);
     // Still online through the laptop: no `away` for Ana.
     fac.ok(json!({"type": "announce", "text": "marker"})).await;
     fac.wait_for("announced", |_| true).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    fac.drain(Duration::from_millis(200)).await;
     assert!(!fac.events.iter().any(|e| e["kind"] == "presence"
         && e["participant"] == a.as_str()
         && e["presence"] == "away"));
@@ -686,10 +857,14 @@ async fn several_sockets_of_one_participant_share_presence() {
         e["participant"] == a.as_str() && e["presence"] == "away"
     })
     .await;
+    // Offline after the 30 s grace period.
+    tokio::time::pause();
+    later(30).await;
     fac.wait_for("presence", |e| {
         e["participant"] == a.as_str() && e["presence"] == "offline"
     })
     .await;
+    tokio::time::resume();
     // She comes back with the same token and is online again.
     let _back = Client::connect(r.app.addr, &r.session, &token).await;
     fac.wait_for("presence", |e| {
@@ -746,8 +921,8 @@ async fn a_restart_sends_1001_then_a_fresh_snapshot_and_removals_stay() {
         session,
         fac_token,
     } = r;
-    // The audit log holds the removal (never any text); it is written in
-    // the background, so give it a moment.
+    // The audit log holds the removal (never any text): a removal is
+    // acknowledged only once it is stored, with its audit entry.
     let group = app
         .store
         .session(&session)
@@ -755,14 +930,7 @@ async fn a_restart_sends_1001_then_a_fresh_snapshot_and_removals_stay() {
         .expect("store")
         .expect("session")
         .group_id;
-    let mut log = Vec::new();
-    for _ in 0..100 {
-        log = app.store.audit_log(&group, 50).await.expect("audit log");
-        if log.iter().any(|e| e.action == "remove") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let log = app.store.audit_log(&group, 50).await.expect("audit log");
     let removal = log
         .iter()
         .find(|e| e.action == "remove")
@@ -797,25 +965,30 @@ async fn a_restart_sends_1001_then_a_fresh_snapshot_and_removals_stay() {
 
 #[tokio::test]
 async fn a_socket_that_stops_answering_pings_is_dropped() {
-    let r = room(
-        common::spawn_app_with(|s| {
-            s.ping_interval_secs = 1;
-            s.ping_timeout_secs = 2;
-            s.grace_secs = 30;
-        })
-        .await,
-    )
-    .await;
+    // The defaults: a ping every 15 s, dropped after 30 s of silence.
+    let r = room(common::spawn_app().await).await;
     let mut fac = r.facilitator().await;
     let (silent, _) = r.participant("Quiet").await;
     let id = silent.id();
     // `silent` never reads, so it never answers a ping; the facilitator
-    // keeps reading (and so answering pings) while waiting.
-    fac.wait_for_within(
-        "presence",
-        |e| e["participant"] == id.as_str() && e["presence"] == "away",
-        Duration::from_secs(8),
-    )
-    .await;
+    // keeps reading (and so answering pings) while time goes by.
+    tokio::time::pause();
+    let away = |e: &Value| e["participant"] == id.as_str() && e["presence"] == "away";
+    for _ in 0..5 {
+        later(5).await;
+        fac.drain(Duration::from_millis(5)).await;
+    }
+    assert!(
+        !fac.events
+            .iter()
+            .any(|e| e["kind"] == "presence" && away(e)),
+        "not within 25 s"
+    );
+    for _ in 0..3 {
+        later(5).await;
+        fac.drain(Duration::from_millis(5)).await;
+    }
+    fac.wait_for("presence", away).await;
+    assert!(fac.closed.is_none(), "a socket that answers stays");
     drop(silent);
 }

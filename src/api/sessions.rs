@@ -153,9 +153,9 @@ pub(super) async fn cancel(
     own_group(&state, &session.group_id, &who).await?;
     state.store.cancel_session(&session.id).await?;
     state
-            .sessions
-            .end(&session.id, crate::protocol::PhaseReason::Cancelled)
-            .await;
+        .sessions
+        .end(&session.id, crate::protocol::PhaseReason::Cancelled)
+        .await;
     tracing::info!(session = %session.id, facilitator = %who.id, "session cancelled");
     audit(
         &state,

@@ -176,9 +176,31 @@ pub enum Access {
 impl Command {
     /// Every command type, for the fixture test (one golden file each).
     pub const TYPES: [&'static str; 25] = [
-        "say", "react", "hand", "pass", "break", "report", "need_help", "dm", "history",
-        "start", "pause", "mute", "mute_all", "give", "lower", "move", "mode", "remove", "lock",
-        "redact", "announce", "end", "room_open", "room_close", "mark_seen",
+        "say",
+        "react",
+        "hand",
+        "pass",
+        "break",
+        "report",
+        "need_help",
+        "dm",
+        "history",
+        "start",
+        "pause",
+        "mute",
+        "mute_all",
+        "give",
+        "lower",
+        "move",
+        "mode",
+        "remove",
+        "lock",
+        "redact",
+        "announce",
+        "end",
+        "room_open",
+        "room_close",
+        "mark_seen",
     ];
 
     /// The wire `type`, for logs and the audit trail.
@@ -349,9 +371,10 @@ pub fn parse_command(text: &str) -> Result<(Option<Ref>, Command), Malformed> {
     };
     let reference = match map.get("ref") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(Ref::deserialize(v).map_err(|_| {
-            malformed(None, "`ref` must be a string of 1 to 64 characters.")
-        })?),
+        Some(v) => Some(
+            Ref::deserialize(v)
+                .map_err(|_| malformed(None, "`ref` must be a string of 1 to 64 characters."))?,
+        ),
     };
     let kind = match map.get("type") {
         Some(Value::String(k)) => k.clone(),
@@ -409,7 +432,10 @@ mod tests {
             parse_command(r#"{"type":"say","room":"main","text":"my secret","cw":"loss"}"#)
                 .expect("parses");
         let shown = format!("{c:?}");
-        assert!(!shown.contains("secret") && !shown.contains("loss"), "{shown}");
+        assert!(
+            !shown.contains("secret") && !shown.contains("loss"),
+            "{shown}"
+        );
     }
 
     #[test]

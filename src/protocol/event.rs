@@ -190,9 +190,28 @@ impl Audience {
 impl Event {
     /// Every kind, for the fixture test (one golden file each).
     pub const KINDS: [&'static str; 22] = [
-        "phase", "mode", "locked", "joined", "left", "presence", "muted", "queue", "stick",
-        "turn_warning", "spoke", "said", "reacted", "redacted", "announced", "dm", "reported",
-        "help_requested", "marked_seen", "room_opened", "room_closed", "ending_soon",
+        "phase",
+        "mode",
+        "locked",
+        "joined",
+        "left",
+        "presence",
+        "muted",
+        "queue",
+        "stick",
+        "turn_warning",
+        "spoke",
+        "said",
+        "reacted",
+        "redacted",
+        "announced",
+        "dm",
+        "reported",
+        "help_requested",
+        "marked_seen",
+        "room_opened",
+        "room_closed",
+        "ending_soon",
     ];
 
     /// The wire `kind`.

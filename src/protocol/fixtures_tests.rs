@@ -100,8 +100,8 @@ fn every_command_fixture_parses_and_serializes_back() {
 fn every_event_fixture_parses_and_serializes_back() {
     let mut seen = BTreeSet::new();
     for (stem, json) in fixtures("events") {
-        let frame: ServerFrame = serde_json::from_value(json.clone())
-            .unwrap_or_else(|e| panic!("{stem}: {e}"));
+        let frame: ServerFrame =
+            serde_json::from_value(json.clone()).unwrap_or_else(|e| panic!("{stem}: {e}"));
         let ServerFrame::Event { seq, at, event } = frame else {
             panic!("{stem} is not an event frame");
         };
@@ -128,8 +128,8 @@ fn every_event_fixture_parses_and_serializes_back() {
 fn every_frame_fixture_parses_and_serializes_back() {
     let mut types = BTreeSet::new();
     for (stem, json) in fixtures("frames") {
-        let frame: ServerFrame = serde_json::from_value(json.clone())
-            .unwrap_or_else(|e| panic!("{stem}: {e}"));
+        let frame: ServerFrame =
+            serde_json::from_value(json.clone()).unwrap_or_else(|e| panic!("{stem}: {e}"));
         let back: Value = serde_json::from_str(&frame.to_json()).expect("frames are JSON");
         assert_eq!(back, json, "{stem}");
         types.insert(json["type"].as_str().unwrap_or_default().to_string());

@@ -112,7 +112,10 @@ mod tests {
 
     #[test]
     fn text_is_trimmed_and_checked() {
-        assert_eq!(&*clean("  hi \r\nthere ", 100, "message").unwrap(), "hi \nthere");
+        assert_eq!(
+            &*clean("  hi \r\nthere ", 100, "message").unwrap(),
+            "hi \nthere"
+        );
         assert_eq!(
             clean("   ", 100, "message").unwrap_err().code,
             ErrorCode::BadRequest

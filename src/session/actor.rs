@@ -55,7 +55,10 @@ pub(crate) fn state_config(settings: &Settings) -> Config {
         end_warning_ms: i64::from(settings.end_warning_minutes) * 60_000,
         rates: Rates {
             say: rate(settings.say_rate_count, settings.say_rate_window_secs),
-            commands: rate(settings.command_rate_count, settings.command_rate_window_secs),
+            commands: rate(
+                settings.command_rate_count,
+                settings.command_rate_window_secs,
+            ),
             signals: rate(settings.signal_rate_count, settings.signal_rate_window_secs),
         },
         room_history: settings.room_history,
@@ -339,9 +342,9 @@ impl Actor {
         }
 
         // The welcome and any replay go first, ahead of any newer event.
-        let resumed = resume
-            .as_ref()
-            .is_some_and(|(epoch, last_seq)| *epoch == self.epoch && self.log.covers(*last_seq, self.seq));
+        let resumed = resume.as_ref().is_some_and(|(epoch, last_seq)| {
+            *epoch == self.epoch && self.log.covers(*last_seq, self.seq)
+        });
         let welcome = ServerFrame::Welcome {
             you: You {
                 id: who.id.clone(),
@@ -403,7 +406,13 @@ impl Actor {
         if let Some(r) = &reference {
             if self.refs.get(&who).is_some_and(|cache| cache.contains(r)) {
                 // Already applied: acknowledge again, do not apply twice.
-                self.answer(&out, conn, ServerFrame::Ack { reference: r.clone() });
+                self.answer(
+                    &out,
+                    conn,
+                    ServerFrame::Ack {
+                        reference: r.clone(),
+                    },
+                );
                 return;
             }
         }
@@ -471,7 +480,13 @@ impl Actor {
             self.answer(&out, conn, frame);
         }
         if let Some(r) = reference {
-            self.answer(&out, conn, ServerFrame::Ack { reference: r.clone() });
+            self.answer(
+                &out,
+                conn,
+                ServerFrame::Ack {
+                    reference: r.clone(),
+                },
+            );
             self.refs
                 .entry(who)
                 .or_default()
@@ -528,8 +543,7 @@ impl Actor {
             );
             self.unsaved = self.unsaved.saturating_add(1);
         }
-        if self.unsaved >= self.settings.snapshot_events.max(1) && !self.writer.snapshot_pending()
-        {
+        if self.unsaved >= self.settings.snapshot_events.max(1) && !self.writer.snapshot_pending() {
             effects.push(snapshot_effect(&self.state, now));
             self.unsaved = 0;
         }

@@ -20,9 +20,15 @@ const QUEUE: usize = 256;
 /// One change to the store.
 #[derive(Debug)]
 pub(crate) enum Effect {
-    Started { at: i64 },
-    Ended { at: i64 },
-    Locked { on: bool },
+    Started {
+        at: i64,
+    },
+    Ended {
+        at: i64,
+    },
+    Locked {
+        on: bool,
+    },
     Removed {
         participant: String,
         ban: bool,
@@ -31,7 +37,10 @@ pub(crate) enum Effect {
     },
     Audit(AuditEntry),
     /// The session's snapshot as JSON (no message text).
-    Snapshot { json: String, at: i64 },
+    Snapshot {
+        json: String,
+        at: i64,
+    },
 }
 
 impl Effect {

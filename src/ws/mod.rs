@@ -33,7 +33,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app_state::AppState;
 use crate::auth::token_hash;
-use crate::protocol::{close, parse_command, parse_hello, ErrorCode, Hello, MemberId, Role, ServerFrame};
+use crate::protocol::{
+    close, parse_command, parse_hello, ErrorCode, Hello, MemberId, Role, ServerFrame,
+};
 use crate::session::{Identity, JoinRefused, Outbound, SessionHandle};
 use crate::store::RecordPhase;
 
@@ -394,7 +396,12 @@ async fn writer(
 
 /// Sends a close frame, gives the reader a moment to see the peer's answer,
 /// then stops the connection.
-async fn close_politely(sink: &mut Sink, code: u16, reason: &'static str, kill: &CancellationToken) {
+async fn close_politely(
+    sink: &mut Sink,
+    code: u16,
+    reason: &'static str,
+    kill: &CancellationToken,
+) {
     let _ = tokio::time::timeout(
         Duration::from_secs(1),
         sink.send(Message::Close(Some(CloseFrame {
@@ -509,7 +516,10 @@ async fn reader(
                 }
             }
             Err(bad) => {
-                if out.try_send(bad_request(bad.reference, &bad.message)).is_err() {
+                if out
+                    .try_send(bad_request(bad.reference, &bad.message))
+                    .is_err()
+                {
                     kill.cancel();
                     return;
                 }

@@ -49,7 +49,10 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
 /// Starts a server on a given folder (kept alive by the returned app) with
 /// given settings.
 pub async fn spawn_app_in(dir: TempDir, settings: Settings) -> TestApp {
-    let app = Application::build(settings.clone())
+    // The server takes its time from tokio's clock, so a test can stop it
+    // (`tokio::time::pause`) and move it on (`tokio::time::advance`).
+    let clock = std::sync::Arc::new(peercircle::clock::TokioClock::new());
+    let app = Application::build_with_clock(settings.clone(), clock)
         .await
         .expect("the application builds");
     let addr = SocketAddr::from(([127, 0, 0, 1], app.port()));

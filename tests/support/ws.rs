@@ -33,6 +33,8 @@ pub struct Client {
     pub events: Vec<Value>,
     /// Acks and errors received and not yet claimed.
     pub answers: Vec<Value>,
+    /// `history` frames received, in order.
+    pub pages: Vec<Value>,
     pub closed: Option<Option<u16>>,
     /// `wait_for` looks only at events after the last one it matched.
     cursor: usize,
@@ -127,6 +129,7 @@ impl Client {
             welcome,
             events: Vec::new(),
             answers: Vec::new(),
+            pages: Vec::new(),
             closed: None,
             cursor: 0,
             next_ref: 0,
@@ -168,6 +171,7 @@ impl Client {
                 match v["type"].as_str() {
                     Some("event") => self.events.push(v),
                     Some("ack") | Some("error") => self.answers.push(v),
+                    Some("history") => self.pages.push(v),
                     _ => {}
                 }
                 true

@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use super::{
-    refuse, Announcement, Dm, Emoji, ErrorCode, Event, Message, Millis, Mode, Phase, Refusal,
-    Role, Room, SessionState,
+    refuse, Announcement, Dm, Emoji, ErrorCode, Event, Message, Millis, Mode, Phase, Refusal, Role,
+    Room, SessionState,
 };
 use crate::protocol::text::{
     clean, clean_optional, MAX_CW_CHARS, MAX_NOTE_CHARS, MAX_ROOM_NAME_CHARS,
@@ -321,7 +321,11 @@ impl SessionState {
         Ok(())
     }
 
-    pub(super) fn close_room(&mut self, room: &RoomId, out: &mut Vec<Event>) -> Result<(), Refusal> {
+    pub(super) fn close_room(
+        &mut self,
+        room: &RoomId,
+        out: &mut Vec<Event>,
+    ) -> Result<(), Refusal> {
         if room.is_main() {
             return refuse(ErrorCode::BadRequest, "The main circle can't be closed.");
         }

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use super::{
-    refuse, removed, ended, ErrorCode, Event, MemberState, Millis, Phase, Presence, Refusal,
-    Role, SessionState, TurnEnd,
+    ended, refuse, removed, ErrorCode, Event, MemberState, Millis, Phase, Presence, Refusal, Role,
+    SessionState, TurnEnd,
 };
 use crate::protocol::text::{clean_optional, MAX_NOTE_CHARS};
 use crate::protocol::{LeftReason, MemberId, UserText};
@@ -274,7 +274,9 @@ impl SessionState {
         if self.members[me].muted {
             return refuse(
                 ErrorCode::Muted,
-                &format!("A facilitator has muted you for the moment, so you can't {doing} just now."),
+                &format!(
+                    "A facilitator has muted you for the moment, so you can't {doing} just now."
+                ),
             );
         }
         Ok(())

@@ -75,7 +75,7 @@ pub mod snapshot;
 mod stick;
 pub mod view;
 
-#[cfg(any())]
+#[cfg(test)]
 mod props;
 #[cfg(test)]
 mod tests;
@@ -86,11 +86,11 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::protocol::views::InboxItem;
 pub use crate::protocol::{
     Audience, Command, Emoji, ErrorCode, Event, Millis, Mode, Phase, PhaseReason, Presence,
     Refusal, Role, TurnEnd,
 };
-use crate::protocol::views::InboxItem;
 use crate::protocol::{DmId, MemberId, MsgId, RoomId};
 pub use snapshot::{SessionSnapshot, SessionSummary};
 pub use view::HistoryPage;
@@ -571,7 +571,9 @@ impl SessionState {
                 limit,
             } => page = Some(self.history(&room, before.as_ref(), limit)?),
             Command::Start => self.start(now, me, &mut out)?,
-            Command::Pause { on, note } => self.pause_command(now, me, on, note.as_ref(), &mut out)?,
+            Command::Pause { on, note } => {
+                self.pause_command(now, me, on, note.as_ref(), &mut out)?
+            }
             Command::Mute { participant, on } => {
                 let t = self.target_participant(&participant, "muted")?;
                 self.set_muted(now, t, on, &mut out);

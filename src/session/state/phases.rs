@@ -58,7 +58,11 @@ impl SessionState {
     /// group deleted): the same `phase ended` as any end, with its reason,
     /// so the replay log and the phase always agree. Refused when it has
     /// already ended.
-    pub fn end_from_outside(&mut self, now: Millis, reason: PhaseReason) -> Result<Vec<Event>, Refusal> {
+    pub fn end_from_outside(
+        &mut self,
+        now: Millis,
+        reason: PhaseReason,
+    ) -> Result<Vec<Event>, Refusal> {
         let now = self.advance(now);
         if self.phase == Phase::Ended {
             return Err(ended());
@@ -68,7 +72,12 @@ impl SessionState {
         Ok(out)
     }
 
-    pub(super) fn start(&mut self, now: Millis, me: usize, out: &mut Vec<Event>) -> Result<(), Refusal> {
+    pub(super) fn start(
+        &mut self,
+        now: Millis,
+        me: usize,
+        out: &mut Vec<Event>,
+    ) -> Result<(), Refusal> {
         if self.phase != Phase::Lobby {
             return refuse(ErrorCode::BadRequest, "The session has already started.");
         }

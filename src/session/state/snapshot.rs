@@ -192,7 +192,10 @@ impl SessionState {
     /// A state that continues where `snapshot` left off, under `config`.
     /// Texts are gone (see the module docs); everything else answers every
     /// following command exactly as the saved state would have.
-    pub fn restore(config: Config, snapshot: SessionSnapshot) -> Result<SessionState, RestoreError> {
+    pub fn restore(
+        config: Config,
+        snapshot: SessionSnapshot,
+    ) -> Result<SessionState, RestoreError> {
         if snapshot.version != SNAPSHOT_VERSION {
             return Err(RestoreError::Version(snapshot.version));
         }
@@ -209,7 +212,9 @@ impl SessionState {
         if !snapshot.queue.iter().all(known)
             || !snapshot.stick.as_ref().is_none_or(|t| known(&t.holder))
         {
-            return Err(RestoreError::Inconsistent("the queue or the stick names a stranger"));
+            return Err(RestoreError::Inconsistent(
+                "the queue or the stick names a stranger",
+            ));
         }
         let mut rooms = snapshot.rooms;
         for room in &mut rooms {

@@ -3,8 +3,8 @@
 //! rounds, and the handing-on rule that runs after every entry point.
 
 use super::{
-    refuse, ErrorCode, Event, MemberId, Millis, Mode, Phase, Presence, Refusal, SessionState,
-    Turn, TurnEnd, TURN_SECONDS,
+    refuse, ErrorCode, Event, MemberId, Millis, Mode, Phase, Presence, Refusal, SessionState, Turn,
+    TurnEnd, TURN_SECONDS,
 };
 use crate::protocol::event::ModeReason;
 use crate::protocol::views::StickView;
@@ -21,7 +21,12 @@ impl SessionState {
             .unwrap_or(self.queue.len())
     }
 
-    pub(super) fn hand(&mut self, me: usize, up: bool, out: &mut Vec<Event>) -> Result<(), Refusal> {
+    pub(super) fn hand(
+        &mut self,
+        me: usize,
+        up: bool,
+        out: &mut Vec<Event>,
+    ) -> Result<(), Refusal> {
         let id = self.members[me].id.clone();
         if !up {
             if self.unqueue(&id) {
@@ -46,7 +51,12 @@ impl SessionState {
         Ok(())
     }
 
-    pub(super) fn pass(&mut self, now: Millis, me: usize, out: &mut Vec<Event>) -> Result<(), Refusal> {
+    pub(super) fn pass(
+        &mut self,
+        now: Millis,
+        me: usize,
+        out: &mut Vec<Event>,
+    ) -> Result<(), Refusal> {
         if self.holder() != Some(&self.members[me].id) {
             return refuse(ErrorCode::NotHolder, "You don't have the stick right now.");
         }
@@ -96,7 +106,11 @@ impl SessionState {
         Ok(())
     }
 
-    pub(super) fn lower(&mut self, participant: &MemberId, out: &mut Vec<Event>) -> Result<(), Refusal> {
+    pub(super) fn lower(
+        &mut self,
+        participant: &MemberId,
+        out: &mut Vec<Event>,
+    ) -> Result<(), Refusal> {
         let t = self.target(participant)?;
         let id = self.members[t].id.clone();
         if self.unqueue(&id) {

@@ -124,7 +124,9 @@ impl SessionState {
                 MESSAGE_OVERHEAD
                     + match &i.what {
                         InboxKind::Reported { reason, .. } => reason.len(),
-                        InboxKind::HelpRequested { note, .. } => note.as_ref().map_or(0, |n| n.len()),
+                        InboxKind::HelpRequested { note, .. } => {
+                            note.as_ref().map_or(0, |n| n.len())
+                        }
                     }
             };
             let (items, _) = newest_within(self.inbox.iter(), size, budget / 16, count);

@@ -265,7 +265,7 @@ fn report_reaches_facilitators_only() {
     let e = find(&events, "reported");
     assert_eq!(e.audience(), Audience::Facilitators);
     assert_eq!(
-        serde_json::to_value(&e).unwrap(),
+        serde_json::to_value(e).unwrap(),
         json!({"kind":"reported","id":"i1","msg":"m1","by":"p2","reason":"felt unkind","from":"p1","room":"main"})
     );
     assert_eq!(
@@ -303,6 +303,8 @@ fn need_help_reaches_facilitators_only_even_when_muted_or_paused() {
     assert_eq!(inbox.as_array().map(Vec::len), Some(2));
     assert_eq!(inbox[0]["kind"], "help_requested");
     assert_eq!(inbox[0]["from"], "p1");
-    assert_eq!(serde_json::to_value(h.s.view("p2")).unwrap()["inbox"], json!([]));
+    assert_eq!(
+        serde_json::to_value(h.s.view("p2")).unwrap()["inbox"],
+        json!([])
+    );
 }
-

@@ -329,7 +329,10 @@ fn lock_toggles() {
     h.ok("f1", json!({"type":"lock","on":false}));
     assert_eq!(h.snap()["session"]["locked"], false);
     let s = SessionState::new(Config::default(), false, true, T0 + HOUR, T0);
-    assert_eq!(serde_json::to_value(s.view("x")).unwrap()["session"]["locked"], true);
+    assert_eq!(
+        serde_json::to_value(s.view("x")).unwrap()["session"]["locked"],
+        true
+    );
 }
 
 #[test]
@@ -453,10 +456,28 @@ fn dm_reaches_its_two_ends_and_the_facilitators() {
         ErrorCode::BadRequest
     );
     // snapshots show each viewer only what they may see
-    assert_eq!(serde_json::to_value(h.s.view("p1")).unwrap()["dms"].as_array().unwrap().len(), 2);
-    assert_eq!(serde_json::to_value(h.s.view("p2")).unwrap()["dms"], json!([]));
-    assert_eq!(serde_json::to_value(h.s.view("f2")).unwrap()["dms"].as_array().unwrap().len(), 2);
-    assert_eq!(serde_json::to_value(h.s.view("p1")).unwrap()["dms"][1]["text"], "Not really");
+    assert_eq!(
+        serde_json::to_value(h.s.view("p1")).unwrap()["dms"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        serde_json::to_value(h.s.view("p2")).unwrap()["dms"],
+        json!([])
+    );
+    assert_eq!(
+        serde_json::to_value(h.s.view("f2")).unwrap()["dms"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        serde_json::to_value(h.s.view("p1")).unwrap()["dms"][1]["text"],
+        "Not really"
+    );
 }
 
 #[test]
@@ -529,4 +550,3 @@ fn unknown_members_are_unauthorized() {
         ErrorCode::Unauthorized
     );
 }
-

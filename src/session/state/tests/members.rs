@@ -167,4 +167,3 @@ fn a_disconnected_holder_keeps_the_stick_within_grace_and_loses_it_after() {
     assert_eq!(d(&events[1], "spoken_ms"), 56_000);
     assert_eq!(h.holder(), "p2");
 }
-

@@ -6,13 +6,13 @@
 use super::*;
 use serde_json::{json, Value};
 
-mod wire;
-mod members;
 mod chat;
-mod stick;
-mod phases;
 mod controls;
+mod members;
+mod phases;
+mod stick;
 mod view;
+mod wire;
 
 pub(super) const T0: Millis = 1_766_000_000_000;
 pub(super) const MIN: Millis = 60_000;
@@ -147,4 +147,3 @@ pub(super) fn has(events: &[Event], kind: &str) -> bool {
 pub(super) fn d(e: &Event, key: &str) -> Value {
     serde_json::to_value(e).expect("events serialize")[key].clone()
 }
-

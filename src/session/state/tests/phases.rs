@@ -161,4 +161,3 @@ fn the_end_comes_even_in_the_lobby_or_paused() {
     assert_eq!(kinds(&events), ["ending_soon", "phase"]);
     assert_eq!(h.s.phase(), Phase::Ended);
 }
-

@@ -220,4 +220,3 @@ fn a_stale_turn_timer_cannot_end_a_later_turn_of_the_same_person() {
     let events = h.tick();
     assert_eq!(d(find(&events, "spoke"), "turn"), 2);
 }
-

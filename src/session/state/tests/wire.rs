@@ -124,4 +124,3 @@ fn audiences() {
     assert!(a.includes("f2", Role::Facilitator));
     assert!(!a.includes("p2", Role::Participant));
 }
-
