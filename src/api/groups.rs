@@ -263,6 +263,17 @@ pub(super) async fn update(
         }
         ids.extend(co);
         state.store.set_group_facilitators(&group_id, &ids).await?;
+        // Whoever is no longer a facilitator of the group loses its live
+        // sessions at once, not at their next hello.
+        for gone in existing.facilitators.iter().filter(|f| !ids.contains(f)) {
+            state
+                .sessions
+                .revoke(
+                    crate::session::Revoked::Member(gone.as_str().into()),
+                    Some(&group_id),
+                )
+                .await;
+        }
         group = state
             .store
             .group(&group_id)

@@ -81,10 +81,13 @@ pub(super) async fn logout(
     headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
     if let Some(token) = request_token(&headers) {
+        let hash = crate::auth::token_hash(&token);
+        state.store.delete_login_token(&hash).await?;
+        // Sockets opened with this token stop working too.
         state
-            .store
-            .delete_login_token(&crate::auth::token_hash(&token))
-            .await?;
+            .sessions
+            .revoke(crate::session::Revoked::Credential(hash.into()), None)
+            .await;
     }
     let cookie = set_cookie(&state, TOKEN_COOKIE, "", 0);
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())

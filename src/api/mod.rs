@@ -52,6 +52,7 @@ pub fn router() -> Router<AppState> {
             get(sessions::card).delete(sessions::cancel),
         )
         .route("/sessions/{session}/join", post(sessions::join))
+        .route("/sessions/{session}/summary", get(sessions::summary))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

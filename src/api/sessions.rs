@@ -173,6 +173,42 @@ pub(super) async fn cancel(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// What a facilitator keeps after a session (`GET /api/sessions/{id}/summary`):
+/// who came, turns, speaking time and breaks per person, help requests and
+/// reports with when each was seen. Read from the session's saved snapshot;
+/// never message text, notes or reasons.
+pub(super) async fn summary(
+    State(state): State<AppState>,
+    FacilitatorAuth(who): FacilitatorAuth,
+    Path(session_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let session = session_or_404(&state, &session_id).await?;
+    let group = own_group(&state, &session.group_id, &who).await?;
+    let saved = state
+        .store
+        .load_snapshot(&session.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("This session has not run yet, so there is no summary."))?;
+    let snapshot: crate::session::state::SessionSnapshot = serde_json::from_str(&saved)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("unreadable snapshot: {e}")))?;
+    let s = snapshot.summary();
+    Ok(Json(json!({
+        "session": {
+            "id": session.id,
+            "starts_at": session.starts_at,
+            "ends_at": session.ends_at,
+            "started_at": session.started_at,
+            "ended_at": session.ended_at,
+            "phase": s.phase,
+            "live_ms": s.live_ms,
+            "group": {"id": group.id, "name": group.name},
+        },
+        "people": s.people,
+        "help_requests": s.help_requests,
+        "reports": s.reports,
+    })))
+}
+
 /// The public card: what anyone with the link sees before joining.
 pub(super) async fn card(
     State(state): State<AppState>,

@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::handle::{ActorMsg, Join, JoinRefused, Outbound};
+use super::handle::{ActorMsg, Join, JoinRefused, Outbound, Revoked};
 use super::replay::{self, Logged, ReplayLog};
 use super::state::{Config, Rate, Rates, SessionState};
 use super::writer::{Effect, StoreWriter};
@@ -70,6 +70,7 @@ pub(crate) fn state_config(settings: &Settings) -> Config {
 struct Conn {
     member: MemberId,
     role: Role,
+    credential: Arc<str>,
     out: mpsc::Sender<Outbound>,
     kill: CancellationToken,
 }
@@ -284,8 +285,12 @@ impl Actor {
                     self.publish(now, events).await;
                 }
             }
-            ActorMsg::Revoke { member } => {
-                for conn in self.conns.values().filter(|c| c.member == member) {
+            ActorMsg::Revoke(which) => {
+                let hit = |c: &Conn| match &which {
+                    Revoked::Member(m) => &c.member == m,
+                    Revoked::Credential(k) => &c.credential == k,
+                };
+                for conn in self.conns.values().filter(|c| hit(c)) {
                     conn.close(close::BAD_HELLO, "signed out");
                 }
             }
@@ -376,6 +381,7 @@ impl Actor {
             Conn {
                 member: who.id,
                 role: who.role,
+                credential: who.credential,
                 out,
                 kill,
             },

@@ -25,6 +25,18 @@ pub struct Identity {
     pub id: MemberId,
     pub name: Arc<str>,
     pub role: Role,
+    /// The hash of the token the socket said hello with (signing out closes
+    /// the sockets of that token).
+    pub credential: Arc<str>,
+}
+
+/// Which sockets to close when access is withdrawn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revoked {
+    /// Every socket of this member (no longer a facilitator of the group).
+    Member(MemberId),
+    /// Every socket opened with this token (signed out).
+    Credential(Arc<str>),
 }
 
 /// Why a socket was not let in (its close code and reason).
@@ -72,11 +84,8 @@ pub(crate) enum ActorMsg {
     End {
         reason: PhaseReason,
     },
-    /// Close every socket of this member (logged out, no longer a
-    /// facilitator of the group).
-    Revoke {
-        member: MemberId,
-    },
+    /// Close the sockets whose access was withdrawn.
+    Revoke(Revoked),
 }
 
 /// A cloneable handle to a running session actor.
@@ -150,9 +159,9 @@ impl SessionHandle {
         let _ = self.tx.send(ActorMsg::End { reason }).await;
     }
 
-    /// Closes every socket of `member` in this session.
-    pub async fn revoke(&self, member: MemberId) {
-        let _ = self.tx.send(ActorMsg::Revoke { member }).await;
+    /// Closes the sockets whose access was withdrawn (close 4001).
+    pub async fn revoke(&self, which: Revoked) {
+        let _ = self.tx.send(ActorMsg::Revoke(which)).await;
     }
 
     pub fn is_closed(&self) -> bool {

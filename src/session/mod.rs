@@ -21,10 +21,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use handle::{Identity, JoinRefused, Outbound, SessionHandle};
+pub use handle::{Identity, JoinRefused, Outbound, Revoked, SessionHandle};
 
 use crate::clock::SharedClock;
-use crate::protocol::{MemberId, Phase, PhaseReason};
+use crate::protocol::{Phase, PhaseReason};
 use crate::settings::Settings;
 use crate::store::{SessionRecord, Store};
 
@@ -104,9 +104,10 @@ impl Registry {
         }
     }
 
-    /// Closes the sockets of `member` in every running session (of
-    /// `group_id` only, when given): they signed out or lost the group.
-    pub async fn revoke(&self, member: &str, group_id: Option<&str>) {
+    /// Closes the sockets whose access was withdrawn, in every running
+    /// session (of `group_id` only, when given), with 4001: a facilitator
+    /// signed out (their token's sockets) or lost the group (all of theirs).
+    pub async fn revoke(&self, which: Revoked, group_id: Option<&str>) {
         let handles: Vec<SessionHandle> = self
             .sessions
             .iter()
@@ -114,7 +115,7 @@ impl Registry {
             .map(|h| h.clone())
             .collect();
         for h in handles {
-            h.revoke(MemberId::from(member)).await;
+            h.revoke(which.clone()).await;
         }
     }
 

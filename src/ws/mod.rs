@@ -218,6 +218,7 @@ async fn authenticate(
                 id: MemberId::new(p.id),
                 name: p.name.into(),
                 role: Role::Participant,
+                credential: hash.as_str().into(),
             }
         }
         Ok(None) => {
@@ -228,6 +229,7 @@ async fn authenticate(
                         id: MemberId::new(f.id),
                         name: f.name.into(),
                         role: Role::Facilitator,
+                        credential: hash.as_str().into(),
                     },
                     Ok(false) => return Err((close::BAD_HELLO, "not a facilitator of this group")),
                     Err(_) => return Err(internal),
