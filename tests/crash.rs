@@ -57,7 +57,10 @@ async fn a_kill_9_right_after_a_removal_forgets_nothing_acknowledged() {
     let now = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).expect("now");
     let sessions = post(
         &http,
-        first.url(&format!("/api/groups/{}/sessions", group["id"].as_str().expect("id"))),
+        first.url(&format!(
+            "/api/groups/{}/sessions",
+            group["id"].as_str().expect("id")
+        )),
         Some(&token),
         json!({"starts_at": now.to_string(), "duration_minutes": 120}),
     )
@@ -111,12 +114,32 @@ async fn a_kill_9_right_after_a_removal_forgets_nothing_acknowledged() {
     assert_eq!(w["state"]["session"]["mode"], "stick");
     assert_eq!(w["state"]["session"]["turn_seconds"], 300);
     assert_eq!(w["state"]["stick"]["holder"], ana.as_str());
-    assert!(w["state"]["stick"]["ends_at"].is_null(), "the turn clock is stopped");
-    assert!(w["state"]["stick"]["remaining_ms"].as_i64().expect("time left") > 290_000);
-    assert_eq!(w["state"]["queue"], json!([ben, dan]), "places in the queue");
+    assert!(
+        w["state"]["stick"]["ends_at"].is_null(),
+        "the turn clock is stopped"
+    );
+    assert!(
+        w["state"]["stick"]["remaining_ms"]
+            .as_i64()
+            .expect("time left")
+            > 290_000
+    );
+    assert_eq!(
+        w["state"]["queue"],
+        json!([ben, dan]),
+        "places in the queue"
+    );
     assert_eq!(person(w, cat)["muted"], true, "still muted");
-    assert_eq!(person(w, dan)["presence"], "away", "nobody is connected yet");
-    assert_eq!(person(w, dan)["break_note"], "making tea", "the break is kept");
+    assert_eq!(
+        person(w, dan)["presence"],
+        "away",
+        "nobody is connected yet"
+    );
+    assert_eq!(
+        person(w, dan)["break_note"],
+        "making tea",
+        "the break is kept"
+    );
     assert_eq!(person(w, eve), &Value::Null, "the removed person is gone");
     assert_eq!(person(w, ana)["turns"], 1);
 

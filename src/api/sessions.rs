@@ -188,7 +188,9 @@ pub(super) async fn summary(
         .store
         .load_snapshot(&session.id)
         .await?
-        .ok_or_else(|| ApiError::not_found("This session has not run yet, so there is no summary."))?;
+        .ok_or_else(|| {
+            ApiError::not_found("This session has not run yet, so there is no summary.")
+        })?;
     let snapshot: crate::session::state::SessionSnapshot = serde_json::from_str(&saved)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("unreadable snapshot: {e}")))?;
     let s = snapshot.summary();

@@ -71,6 +71,8 @@ struct Conn {
     member: MemberId,
     role: Role,
     credential: Arc<str>,
+    /// Asked to close (it still counts until it has left).
+    closing: bool,
     out: mpsc::Sender<Outbound>,
     kill: CancellationToken,
 }
@@ -333,16 +335,20 @@ impl Actor {
                     return;
                 }
             }
-        } else if sockets >= self.settings.max_sockets_per_participant.max(1) {
-            // One person cannot take every socket: the oldest makes way.
-            if let Some((&oldest, c)) = self
+        } else {
+            // One person cannot take every socket: past the limit, the
+            // oldest of theirs makes way.
+            let theirs = self
                 .conns
-                .iter()
-                .filter(|(_, c)| c.member == who.id)
-                .min_by_key(|(id, _)| **id)
-            {
-                c.close(close::POLICY, "too many sockets");
-                tracing::info!(session = %self.session_id, member = %who.id, conn = oldest, "too many sockets: closing the oldest");
+                .iter_mut()
+                .filter(|(_, c)| c.member == who.id && !c.closing);
+            let mut open: Vec<(u64, &mut Conn)> = theirs.map(|(id, c)| (*id, c)).collect();
+            if open.len() >= self.settings.max_sockets_per_participant.max(1) {
+                if let Some((oldest, c)) = open.iter_mut().min_by_key(|(id, _)| *id) {
+                    c.closing = true;
+                    c.close(close::POLICY, "too many sockets");
+                    tracing::info!(session = %self.session_id, member = %who.id, conn = *oldest, "too many sockets: closing the oldest");
+                }
             }
         }
 
@@ -382,6 +388,7 @@ impl Actor {
                 member: who.id,
                 role: who.role,
                 credential: who.credential,
+                closing: false,
                 out,
                 kill,
             },

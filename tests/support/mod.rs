@@ -1,3 +1,3 @@
 //! Helpers shared by the integration tests.
-pub mod ws;
 pub mod server;
+pub mod ws;

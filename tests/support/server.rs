@@ -40,7 +40,15 @@ fn command(database: &str) -> Command {
 /// Adds a facilitator account with the command line, as an operator would.
 pub fn add_facilitator(database: &str, email: &str, name: &str, password: &str) {
     let mut child = command(database)
-        .args(["facilitator", "add", "--email", email, "--name", name, "--password-stdin"])
+        .args([
+            "facilitator",
+            "add",
+            "--email",
+            email,
+            "--name",
+            name,
+            "--password-stdin",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -84,7 +92,10 @@ impl Server {
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("peercircle exited early: {status}");
             }
-            assert!(Instant::now() < deadline, "peercircle did not start in time");
+            assert!(
+                Instant::now() < deadline,
+                "peercircle did not start in time"
+            );
         };
         let addr = base
             .trim_start_matches("http://")
