@@ -992,3 +992,56 @@ async fn a_socket_that_stops_answering_pings_is_dropped() {
     assert!(fac.closed.is_none(), "a socket that answers stays");
     drop(silent);
 }
+
+#[tokio::test]
+async fn help_requests_are_seen_by_every_facilitator_and_summarised_after_the_end() {
+    let r = room(app().await).await;
+    let mut fac = r.facilitator().await;
+    let (mut ana, _) = r.participant("Ana").await;
+    fac.ok(json!({"type": "start"})).await;
+    ana.ok(json!({"type": "need_help", "note": "It's a hard night"}))
+        .await;
+    let asked = fac.wait_for("help_requested", |_| true).await;
+    let item = asked["id"].as_str().expect("an id").to_string();
+    // A second device of the facilitator finds it unseen, marks it seen;
+    // the first device hears so.
+    let mut tablet = r.facilitator().await;
+    let inbox = &tablet.welcome["state"]["inbox"];
+    assert_eq!(inbox[0]["id"], item.as_str());
+    assert!(inbox[0]["seen_by"].is_null());
+    tablet.ok(json!({"type": "mark_seen", "item": item})).await;
+    let seen = fac.wait_for("marked_seen", |_| true).await;
+    assert_eq!(seen["by"], fac.id().as_str());
+    assert!(
+        !ana.events.iter().any(|e| e["kind"] == "marked_seen"),
+        "participants never see the inbox"
+    );
+    ana.ok(json!({"type": "break", "on": true})).await;
+    fac.ok(json!({"type": "end"})).await;
+    fac.wait_for("phase", |e| e["phase"] == "ended").await;
+
+    let (status, summary) = r
+        .app
+        .get(
+            &format!("/api/sessions/{}/summary", r.session),
+            Some(&r.fac_token),
+        )
+        .await;
+    assert_eq!(status.as_u16(), 200, "{summary}");
+    let people = summary["people"].as_array().expect("people");
+    let ana_row = people.iter().find(|p| p["name"] == "Ana").expect("Ana");
+    assert_eq!(ana_row["breaks"], 1);
+    let help = &summary["help_requests"][0];
+    assert_eq!(help["from"], ana.id().as_str());
+    assert!(help["seen_at"].as_i64().expect("seen") >= help["at"].as_i64().expect("asked"));
+    assert!(
+        !summary.to_string().contains("hard night"),
+        "a summary holds no notes"
+    );
+    // Only the group's facilitators may read it.
+    let (status, _) = r
+        .app
+        .get(&format!("/api/sessions/{}/summary", r.session), None)
+        .await;
+    assert_eq!(status.as_u16(), 401);
+}

@@ -10,8 +10,8 @@ mod names;
 pub mod schedule;
 
 pub use fields::{
-    AccessCode, Agreement, Capacity, Description, GroupName, Password, SupportResources,
-    TimeZoneName,
+    AccessCode, Agreement, Capacity, Description, GroupName, Password, SupportResource,
+    SupportResources, TimeZoneName,
 };
 pub use names::{DisplayName, Email};
 

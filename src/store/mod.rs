@@ -113,12 +113,7 @@ pub struct Facilitator {
     pub name: String,
 }
 
-/// A support resource shown on every screen ("Need help now?").
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct SupportResource {
-    pub label: String,
-    pub url: String,
-}
+pub use crate::domain::SupportResource;
 
 /// A group: the standing thing that meets week after week.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

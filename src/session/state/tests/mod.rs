@@ -10,6 +10,7 @@ mod chat;
 mod controls;
 mod members;
 mod phases;
+mod snapshot;
 mod stick;
 mod view;
 mod wire;
