@@ -30,6 +30,12 @@ pub enum ApiError {
     /// 429: too many attempts from this address.
     #[error("{0}")]
     RateLimited(String),
+    /// 503 with `Retry-After`: the server is busy (every hashing slot taken).
+    #[error("{message}")]
+    Busy {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// 500: a fault on our side; details go to the log, not the client.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -63,6 +69,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -76,6 +83,7 @@ impl ApiError {
             Self::NotFound(_) => "not_found",
             Self::Conflict { code, .. } => code,
             Self::RateLimited(_) => "rate_limited",
+            Self::Busy { .. } => "unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -91,11 +99,21 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        (
-            status,
-            Json(json!({"error": {"code": self.code(), "message": message}})),
-        )
-            .into_response()
+        let body = Json(json!({"error": {"code": self.code(), "message": message}}));
+        match &self {
+            Self::Busy {
+                retry_after_secs, ..
+            } => (
+                status,
+                [(
+                    axum::http::header::RETRY_AFTER,
+                    retry_after_secs.to_string(),
+                )],
+                body,
+            )
+                .into_response(),
+            _ => (status, body).into_response(),
+        }
     }
 }
 

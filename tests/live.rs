@@ -1045,3 +1045,34 @@ async fn help_requests_are_seen_by_every_facilitator_and_summarised_after_the_en
         .await;
     assert_eq!(status.as_u16(), 401);
 }
+
+#[tokio::test]
+async fn a_session_this_node_loses_closes_its_sockets_to_resume_elsewhere() {
+    let r = room(app().await).await;
+    let record = r
+        .app
+        .store
+        .session(&r.session)
+        .await
+        .expect("store")
+        .expect("session");
+    // This node holds the session under lease token 7: the token is the epoch.
+    r.app
+        .state
+        .sessions
+        .start_owned(&record, peercircle::session::Lease { token: 7 });
+    let mut fac = r.facilitator().await;
+    assert_eq!(fac.epoch(), "e_7");
+    assert_eq!(
+        r.app.state.sessions.running(),
+        vec![(
+            r.session.clone(),
+            Some(peercircle::session::Lease { token: 7 })
+        )]
+    );
+    // The lease is lost: the socket closes with 1001 so the client resumes
+    // (on the node that owns the session now).
+    r.app.state.sessions.lost(&r.session);
+    assert_eq!(fac.closed_with().await, Some(1001));
+    assert!(r.app.state.sessions.running().is_empty());
+}

@@ -66,6 +66,8 @@ conformance! {
         sessions_start_lock_end_and_cancel in sessions,
         joins_stop_at_capacity_and_removal_frees_a_place in sessions,
         forty_joins_at_once_fill_exactly_ten_places in sessions,
+        un_arrived_joins_hold_their_place_only_until_the_hold_ends in sessions,
+        an_address_ban_spares_a_device_that_came_before_it in sessions,
         removed_participants_are_listed_per_session in sessions,
         snapshots_are_replaced_and_go_with_their_session in sessions,
         bans_bar_a_device_or_address_from_that_group_only in sessions,

@@ -6,8 +6,9 @@
 //! sentences for the person who typed the value; they never repeat it.
 
 mod fields;
-mod names;
+pub mod names;
 pub mod schedule;
+mod unicode;
 
 pub use fields::{
     AccessCode, Agreement, Capacity, Description, GroupName, Password, SupportResource,

@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::handle::{ActorMsg, Join, JoinRefused, Outbound, Revoked};
+use super::handle::{ActorMsg, Join, JoinRefused, Lease, Outbound, Revoked};
 use super::replay::{self, Logged, ReplayLog};
 use super::state::{Config, Rate, Rates, SessionState};
 use super::writer::{Effect, StoreWriter};
@@ -129,6 +129,8 @@ pub(crate) struct Actor {
     writer: StoreWriter,
     /// Events since the last saved snapshot.
     unsaved: u32,
+    /// Another node owns the session now: stop at once, save nothing more.
+    moved: bool,
     /// The end is stored (written once).
     end_stored: bool,
 }
@@ -140,6 +142,7 @@ impl Actor {
         store: Arc<dyn Store>,
         shutdown: CancellationToken,
         clock: SharedClock,
+        lease: Option<Lease>,
     ) -> Self {
         let now = clock.now_ms();
         let state = SessionState::new(
@@ -158,8 +161,12 @@ impl Actor {
             session_id: record.id.clone(),
             group_id: record.group_id.clone(),
             record: record.clone(),
-            epoch: crate::auth::new_id("e"),
-            writer: StoreWriter::spawn(store.clone(), record.id.clone()),
+            // Under a lease the token is the epoch: every takeover is a new one.
+            epoch: match lease {
+                Some(l) => format!("e_{}", l.token),
+                None => crate::auth::new_id("e"),
+            },
+            writer: StoreWriter::spawn(store.clone(), record.id.clone(), lease.map(|l| l.token)),
             settings,
             store,
             clock,
@@ -171,6 +178,7 @@ impl Actor {
             sockets_of: HashMap::new(),
             refs: HashMap::new(),
             unsaved: 0,
+            moved: false,
             end_stored: record.ended_at.is_some(),
         }
     }
@@ -208,6 +216,10 @@ impl Actor {
                         self.save().await;
                     }
                 }
+                _ = self.writer.fenced_out() => {
+                    self.move_away("the session moved to another node");
+                    break;
+                }
                 _ = self.shutdown.cancelled() => {
                     if self.state.phase() != Phase::Ended {
                         self.save().await;
@@ -218,7 +230,7 @@ impl Actor {
                     break;
                 }
             }
-            if self.state.phase() == Phase::Ended && self.conns.is_empty() {
+            if self.moved || (self.state.phase() == Phase::Ended && self.conns.is_empty()) {
                 break;
             }
         }
@@ -286,6 +298,10 @@ impl Actor {
                 if let Ok(events) = self.state.end_from_outside(now, reason) {
                     self.publish(now, events).await;
                 }
+            }
+            ActorMsg::Lost => {
+                self.move_away("this node no longer holds the session");
+                self.moved = true;
             }
             ActorMsg::Revoke(which) => {
                 let hit = |c: &Conn| match &which {
@@ -590,6 +606,16 @@ impl Actor {
             }
             _ => {}
         }
+    }
+
+    /// The session is someone else's now: every socket closes with 1001 so
+    /// its client resumes (and reaches the new owner).
+    fn move_away(&mut self, why: &'static str) {
+        tracing::warn!(session = %self.session_id, why, "session stopped here");
+        for conn in self.conns.values() {
+            conn.close(close::GOING_AWAY, "moved");
+        }
+        self.moved = true;
     }
 
     fn drop_slow(&mut self, conn: u64) {

@@ -184,6 +184,8 @@ pub struct ParticipantRecord {
     pub name: String,
     pub removed: bool,
     pub joined_at: i64,
+    /// When their first socket arrived; `None`: joined but never connected.
+    pub arrived_at: Option<i64>,
 }
 
 /// What a facilitator did, for the audit log. Never message text.
@@ -291,8 +293,10 @@ pub trait Store: Send + Sync + 'static {
     async fn set_session_locked(&self, id: &str, locked: bool) -> StoreResult<()>;
 
     // Participants.
-    /// Adds a participant unless the session already has `capacity` who were
-    /// not removed (atomic: two joins cannot both take the last place).
+    /// Adds a participant unless the session already has `capacity` who hold
+    /// a place (atomic: two joins cannot both take the last place). A place
+    /// is held by everyone not removed who arrived, or who joined after
+    /// `held_since` (un-arrived joins expire: `join_hold_secs`).
     #[allow(clippy::too_many_arguments)]
     async fn add_participant(
         &self,
@@ -303,18 +307,31 @@ pub trait Store: Send + Sync + 'static {
         address_hash: Option<&str>,
         capacity: u32,
         now: i64,
+        held_since: i64,
     ) -> StoreResult<JoinOutcome>;
     async fn participant_by_token(
         &self,
         token_hash: &str,
     ) -> StoreResult<Option<ParticipantRecord>>;
     async fn participant(&self, id: &str) -> StoreResult<Option<ParticipantRecord>>;
-    /// How many joined and were not removed.
-    async fn count_participants(&self, session_id: &str) -> StoreResult<u32>;
+    /// How many hold a place: not removed, and arrived or joined after
+    /// `held_since` (as in [`Store::add_participant`]).
+    async fn count_participants(&self, session_id: &str, held_since: i64) -> StoreResult<u32>;
+    /// Notes the participant's first socket (later calls keep the first time).
+    async fn mark_arrived(&self, participant_id: &str, at: i64) -> StoreResult<()>;
+    /// Everyone who joined a session (removed ones too), by join time.
+    async fn participants_of_session(
+        &self,
+        session_id: &str,
+    ) -> StoreResult<Vec<ParticipantRecord>>;
     /// Marks the participant removed (their token stops working); with `ban`,
     /// bars their device and address from the group's later sessions.
     async fn remove_participant(&self, id: &str, ban: bool, by: &str, now: i64) -> StoreResult<()>;
-    /// Is this device or address banned from the group?
+    /// Is this device or address banned from the group? A device ban always
+    /// counts. An address ban does not count for a device that joined one of
+    /// the group's sessions before that ban was made (a regular behind the
+    /// same address as someone banned keeps their place); a device never
+    /// seen before, or none, is refused by an address ban.
     async fn is_banned(
         &self,
         group_id: &str,
@@ -330,6 +347,22 @@ pub trait Store: Send + Sync + 'static {
     async fn save_snapshot(&self, session_id: &str, data: &str, at: i64) -> StoreResult<()>;
     /// The session's latest snapshot, if one was saved.
     async fn load_snapshot(&self, session_id: &str) -> StoreResult<Option<String>>;
+    /// Saves the snapshot only while `token` is the session's current,
+    /// unexpired lease (judged by the database): `Ok(false)` when fenced out
+    /// (another node took the session over). Only stores that share a
+    /// database between nodes implement it.
+    async fn save_snapshot_fenced(
+        &self,
+        session_id: &str,
+        token: i64,
+        data: &str,
+        at: i64,
+    ) -> StoreResult<bool> {
+        let _ = (session_id, token, data, at);
+        Err(StoreError::Other(anyhow::anyhow!(
+            "this store does not hold session leases"
+        )))
+    }
 
     // Audit log.
     async fn audit(&self, entry: &AuditEntry) -> StoreResult<()>;

@@ -98,6 +98,7 @@ fn participant_from(row: &PgRow) -> Result<ParticipantRecord, sqlx::Error> {
         name: row.try_get("name")?,
         removed: row.try_get("removed")?,
         joined_at: row.try_get("joined_at")?,
+        arrived_at: row.try_get("arrived_at")?,
     })
 }
 
@@ -145,7 +146,11 @@ const GROUP_SELECT: &str = "SELECT g.id, g.name, g.description, g.agreement, g.t
      FROM groups g";
 const SESSION_COLUMNS: &str =
     "id, group_id, starts_at, ends_at, started_at, ended_at, cancelled, locked";
-const PARTICIPANT_COLUMNS: &str = "id, session_id, name, removed, joined_at";
+const PARTICIPANT_COLUMNS: &str = "id, session_id, name, removed, joined_at, arrived_at";
+/// Who holds a place in session `$1`: not removed, and arrived or joined
+/// after `$2` (an un-arrived join holds its place only for a while).
+const HOLDING_PLACE: &str = "SELECT COUNT(*) FROM participants WHERE session_id = $1 \
+     AND NOT removed AND (arrived_at IS NOT NULL OR joined_at > $2)";
 
 fn resources_json(input: &GroupInput) -> StoreResult<String> {
     serde_json::to_string(&input.support_resources).map_err(|e| StoreError::Other(e.into()))
@@ -554,6 +559,7 @@ impl Store for PgStore {
         address_hash: Option<&str>,
         capacity: u32,
         now: i64,
+        held_since: i64,
     ) -> StoreResult<JoinOutcome> {
         // Several nodes join people to the same session at once. Locking the
         // session row queues the joins of one session; the count is a
@@ -569,12 +575,11 @@ impl Store for PgStore {
         if session.is_none() {
             return Err(StoreError::NotFound);
         }
-        let joined: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM participants WHERE session_id = $1 AND NOT removed",
-        )
-        .bind(session_id)
-        .fetch_one(&mut *tx)
-        .await?;
+        let joined: i64 = sqlx::query_scalar(HOLDING_PLACE)
+            .bind(session_id)
+            .bind(held_since)
+            .fetch_one(&mut *tx)
+            .await?;
         if joined >= i64::from(capacity) {
             tx.rollback().await?;
             return Ok(JoinOutcome::Full);
@@ -585,6 +590,7 @@ impl Store for PgStore {
             name: name.to_string(),
             removed: false,
             joined_at: now,
+            arrived_at: None,
         };
         sqlx::query(
             "INSERT INTO participants \
@@ -627,14 +633,40 @@ impl Store for PgStore {
         Ok(row.as_ref().map(participant_from).transpose()?)
     }
 
-    async fn count_participants(&self, session_id: &str) -> StoreResult<u32> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM participants WHERE session_id = $1 AND NOT removed",
-        )
-        .bind(session_id)
-        .fetch_one(&self.pool)
-        .await?;
+    async fn count_participants(&self, session_id: &str, held_since: i64) -> StoreResult<u32> {
+        let n: i64 = sqlx::query_scalar(HOLDING_PLACE)
+            .bind(session_id)
+            .bind(held_since)
+            .fetch_one(&self.pool)
+            .await?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    async fn mark_arrived(&self, participant_id: &str, at: i64) -> StoreResult<()> {
+        // The first arrival wins, even when two nodes note it at once.
+        sqlx::query("UPDATE participants SET arrived_at = $1 WHERE id = $2 AND arrived_at IS NULL")
+            .bind(at)
+            .bind(participant_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn participants_of_session(
+        &self,
+        session_id: &str,
+    ) -> StoreResult<Vec<ParticipantRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE session_id = $1 \
+             ORDER BY joined_at, id COLLATE \"C\""
+        ))
+        .bind(session_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(participant_from)
+            .collect::<Result<_, _>>()?)
     }
 
     async fn remove_participant(&self, id: &str, ban: bool, by: &str, now: i64) -> StoreResult<()> {
@@ -682,10 +714,14 @@ impl Store for PgStore {
         if device_hash.is_none() && address_hash.is_none() {
             return Ok(false);
         }
+        // An address ban spares a device that came to this group before it.
         let row = sqlx::query(
-            "SELECT 1 FROM bans WHERE group_id = $1 AND \
-             ((device_hash IS NOT NULL AND device_hash = $2) OR \
-              (address_hash IS NOT NULL AND address_hash = $3)) LIMIT 1",
+            "SELECT 1 FROM bans b WHERE b.group_id = $1 AND \
+             ((b.device_hash IS NOT NULL AND b.device_hash = $2) OR \
+              (b.address_hash IS NOT NULL AND b.address_hash = $3 AND NOT EXISTS ( \
+                 SELECT 1 FROM participants p JOIN sessions s ON s.id = p.session_id \
+                 WHERE s.group_id = b.group_id AND p.device_hash IS NOT NULL \
+                 AND p.device_hash = $2 AND p.joined_at < b.created_at))) LIMIT 1",
         )
         .bind(group_id)
         .bind(device_hash)

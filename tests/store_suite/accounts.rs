@@ -279,7 +279,7 @@ pub async fn deleting_a_group_takes_its_sessions_but_keeps_the_audit_log(db: &Db
     let kept = ok(s.create_sessions(&other.id, &[(1_000, 2_000)]).await, "s");
     let sid = &sessions[0].id;
     let joined = ok(
-        s.add_participant(sid, "Robin", "tok", Some("dev"), Some("addr"), 4, 5)
+        s.add_participant(sid, "Robin", "tok", Some("dev"), Some("addr"), 4, 5, 0)
             .await,
         "join",
     );

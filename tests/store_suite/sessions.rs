@@ -125,7 +125,7 @@ pub async fn joins_stop_at_capacity_and_removal_frees_a_place(db: &Db) {
     let (fid, _, session) = one_session(s.as_ref(), 2).await;
     let sid = session.id.as_str();
     let join = |name: &'static str, token: &'static str| {
-        s.add_participant(sid, name, token, Some("dev"), Some("addr"), 2, 42)
+        s.add_participant(sid, name, token, Some("dev"), Some("addr"), 2, 42, 0)
     };
     let one = joined(ok(join("One", "t1").await, "join"));
     assert!(one.id.starts_with("p_"), "{}", one.id);
@@ -133,6 +133,7 @@ pub async fn joins_stop_at_capacity_and_removal_frees_a_place(db: &Db) {
     assert_eq!(one.name, "One");
     assert!(!one.removed);
     assert_eq!(one.joined_at, 42);
+    assert_eq!(one.arrived_at, None, "no socket yet");
     assert_eq!(ok(s.participant(&one.id).await, "read"), Some(one.clone()));
     assert_eq!(
         ok(s.participant_by_token("t1").await, "read"),
@@ -142,9 +143,9 @@ pub async fn joins_stop_at_capacity_and_removal_frees_a_place(db: &Db) {
     assert_eq!(ok(s.participant("p_nope").await, "read"), None);
 
     let two = joined(ok(join("Two", "t2").await, "join"));
-    assert_eq!(ok(s.count_participants(sid).await, "count"), 2);
+    assert_eq!(ok(s.count_participants(sid, 0).await, "count"), 2);
     assert_eq!(ok(join("Three", "t3").await, "join"), JoinOutcome::Full);
-    assert_eq!(ok(s.count_participants(sid).await, "count"), 2);
+    assert_eq!(ok(s.count_participants(sid, 0).await, "count"), 2);
     assert_eq!(ok(s.participant_by_token("t3").await, "read"), None);
 
     ok(
@@ -158,13 +159,13 @@ pub async fn joins_stop_at_capacity_and_removal_frees_a_place(db: &Db) {
             .expect("p")
             .removed
     );
-    assert_eq!(ok(s.count_participants(sid).await, "count"), 1);
+    assert_eq!(ok(s.count_participants(sid, 0).await, "count"), 1);
     let three = joined(ok(join("Three", "t3").await, "join"));
-    assert_eq!(ok(s.count_participants(sid).await, "count"), 2);
+    assert_eq!(ok(s.count_participants(sid, 0).await, "count"), 2);
     assert_ne!(three.id, two.id);
 
     assert!(matches!(
-        s.add_participant("s_nope", "X", "t4", None, None, 2, 5)
+        s.add_participant("s_nope", "X", "t4", None, None, 2, 5, 0)
             .await,
         Err(StoreError::NotFound)
     ));
@@ -172,7 +173,7 @@ pub async fn joins_stop_at_capacity_and_removal_frees_a_place(db: &Db) {
         s.remove_participant("p_nope", false, &fid, 5).await,
         Err(StoreError::NotFound)
     ));
-    assert_eq!(ok(s.count_participants("s_nope").await, "count"), 0);
+    assert_eq!(ok(s.count_participants("s_nope", 0).await, "count"), 0);
 }
 
 /// 40 people press "join" at once for 10 places: exactly 10 get in. On
@@ -205,6 +206,7 @@ pub async fn forty_joins_at_once_fill_exactly_ten_places(db: &Db) {
                     None,
                     PLACES,
                     7,
+                    0,
                 )
                 .await
         });
@@ -224,8 +226,123 @@ pub async fn forty_joins_at_once_fill_exactly_ten_places(db: &Db) {
         "everyone else is told it is full"
     );
     for h in &handles {
-        assert_eq!(ok(h.count_participants(&session.id).await, "count"), PLACES);
+        assert_eq!(
+            ok(h.count_participants(&session.id, 0).await, "count"),
+            PLACES
+        );
     }
+}
+
+/// A join holds its place until `held_since` passes it, unless its socket
+/// arrived: joins that never connect cannot fill a session.
+pub async fn un_arrived_joins_hold_their_place_only_until_the_hold_ends(db: &Db) {
+    let s = db.store();
+    let (fid, _, session) = one_session(s.as_ref(), 2).await;
+    let sid = session.id.as_str();
+    let join = |t: &'static str, now: i64, held_since: i64| {
+        s.add_participant(sid, "N", t, None, None, 2, now, held_since)
+    };
+    // Capacity 2: joins at 1,000 and 1,001 fill it while they are held.
+    let a = joined(ok(join("a", 1_000, 0).await, "a"));
+    let b = joined(ok(join("b", 1_001, 0).await, "b"));
+    assert_eq!(ok(join("c", 1_002, 0).await, "c"), JoinOutcome::Full);
+    assert_eq!(ok(s.count_participants(sid, 0).await, "count"), 2);
+    assert_eq!(
+        ok(s.count_participants(sid, 1_000).await, "count"),
+        1,
+        "a join at exactly held_since no longer holds"
+    );
+
+    // `a` arrives (the first time is kept); once both holds have expired
+    // `a` still counts and `b` does not.
+    ok(s.mark_arrived(&a.id, 1_500).await, "arrive");
+    ok(s.mark_arrived(&a.id, 9_999).await, "arrive again");
+    let read_a = ok(s.participant(&a.id).await, "read").expect("a");
+    assert_eq!(read_a.arrived_at, Some(1_500), "the first arrival is kept");
+    assert_eq!(ok(s.count_participants(sid, 5_000).await, "count"), 1);
+    let d = joined(ok(
+        join("d", 6_000, 5_000).await,
+        "the expired hold is free",
+    ));
+    assert_eq!(ok(join("e", 6_001, 5_000).await, "e"), JoinOutcome::Full);
+    ok(
+        s.mark_arrived("p_nobody", 1).await,
+        "an unknown id changes nothing",
+    );
+
+    // A removed participant holds no place, arrived or not.
+    ok(s.mark_arrived(&d.id, 6_100).await, "d arrives");
+    ok(
+        s.remove_participant(&a.id, false, &fid, 7_000).await,
+        "remove a",
+    );
+    assert_eq!(ok(s.count_participants(sid, 5_000).await, "count"), 1);
+
+    let list = ok(s.participants_of_session(sid).await, "list");
+    let ids: Vec<&str> = list.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [a.id.as_str(), b.id.as_str(), d.id.as_str()],
+        "everyone who joined, removed ones too, by join time"
+    );
+    assert!(list[0].removed);
+    assert_eq!(list[0].arrived_at, Some(1_500));
+    assert_eq!(list[1].arrived_at, None);
+    assert_eq!(list[2].arrived_at, Some(6_100));
+    assert!(ok(s.participants_of_session("s_nope").await, "list").is_empty());
+}
+
+/// An address ban spares a device that came to the group before the ban (a
+/// regular behind the same address as someone banned keeps their place).
+pub async fn an_address_ban_spares_a_device_that_came_before_it(db: &Db) {
+    let s = db.store();
+    let (fid, g, session) = one_session(s.as_ref(), 10).await;
+    let g2 = ok(s.create_group(&fid, &group_input(10)).await, "g2");
+    let other = ok(s.create_sessions(&g2.id, &[(1_000, 2_000)]).await, "s");
+    let join = |sid: String, t: &'static str, dev: &'static str, now: i64| {
+        let s = s.clone();
+        async move {
+            joined(ok(
+                s.add_participant(&sid, "N", t, Some(dev), Some("addr"), 10, now, 0)
+                    .await,
+                "join",
+            ))
+        }
+    };
+    join(session.id.clone(), "t-regular", "dev-regular", 100).await;
+    join(other[0].id.clone(), "t-elsewhere", "dev-elsewhere", 100).await;
+    let raider = join(session.id.clone(), "t-raider", "dev-raider", 200).await;
+    ok(
+        s.remove_participant(&raider.id, true, &fid, 300).await,
+        "ban",
+    );
+    let banned = |dev: Option<&'static str>| {
+        let s = s.clone();
+        let gid = g.id.clone();
+        async move { ok(s.is_banned(&gid, dev, Some("addr")).await, "is_banned") }
+    };
+    assert!(banned(Some("dev-raider")).await, "the device ban holds");
+    assert!(banned(None).await, "no cookie: the address ban holds");
+    assert!(banned(Some("dev-new")).await, "an unknown device too");
+    assert!(
+        banned(Some("dev-elsewhere")).await,
+        "a device known only from another group does not count"
+    );
+    assert!(
+        !banned(Some("dev-regular")).await,
+        "the regular from the same address keeps their place"
+    );
+    // A device first seen after the ban does not slip through either.
+    join(session.id.clone(), "t-late", "dev-late", 400).await;
+    assert!(banned(Some("dev-late")).await);
+    assert!(
+        ok(
+            s.is_banned(&g.id, Some("dev-raider"), Some("elsewhere"))
+                .await,
+            "b"
+        ),
+        "a banned device is refused from any address"
+    );
 }
 
 pub async fn removed_participants_are_listed_per_session(db: &Db) {
@@ -237,14 +354,14 @@ pub async fn removed_participants_are_listed_per_session(db: &Db) {
     let mut people = Vec::new();
     for i in 0..4 {
         let p = joined(ok(
-            s.add_participant(sid, "P", &format!("t{i}"), None, None, 10, 1)
+            s.add_participant(sid, "P", &format!("t{i}"), None, None, 10, 1, 0)
                 .await,
             "join",
         ));
         people.push(p.id);
     }
     let elsewhere = joined(ok(
-        s.add_participant(&later[0].id, "Q", "tq", None, None, 10, 1)
+        s.add_participant(&later[0].id, "Q", "tq", None, None, 10, 1, 0)
             .await,
         "join",
     ));
@@ -327,17 +444,18 @@ pub async fn bans_bar_a_device_or_address_from_that_group_only(db: &Db) {
     let other = ok(s.create_group(&fid, &group_input(10)).await, "other");
     let sid = session.id.as_str();
     let p = joined(ok(
-        s.add_participant(sid, "P", "tp", Some("dev-p"), Some("addr-p"), 10, 1)
+        s.add_participant(sid, "P", "tp", Some("dev-p"), Some("addr-p"), 10, 1, 0)
             .await,
         "join",
     ));
     let q = joined(ok(
-        s.add_participant(sid, "Q", "tq", Some("dev-q"), Some("addr-q"), 10, 1)
+        s.add_participant(sid, "Q", "tq", Some("dev-q"), Some("addr-q"), 10, 1, 0)
             .await,
         "join",
     ));
     let r = joined(ok(
-        s.add_participant(sid, "R", "tr", None, None, 10, 1).await,
+        s.add_participant(sid, "R", "tr", None, None, 10, 1, 0)
+            .await,
         "join",
     ));
     let banned = |d: Option<&'static str>, a: Option<&'static str>| {
@@ -480,20 +598,26 @@ pub async fn two_handles_see_each_others_writes_at_once(db: &Db) {
 
     // Joins through either count against the same places.
     let p = joined(ok(
-        a.add_participant(sid, "P", "tp", Some("dev"), None, 2, 1)
+        a.add_participant(sid, "P", "tp", Some("dev"), None, 2, 1, 0)
             .await,
         "join a",
     ));
     joined(ok(
-        b.add_participant(sid, "Q", "tq", None, None, 2, 1).await,
+        b.add_participant(sid, "Q", "tq", None, None, 2, 1, 0).await,
         "join b",
     ));
     assert_eq!(
         ok(
-            a.add_participant(sid, "R", "tr", None, None, 2, 1).await,
+            a.add_participant(sid, "R", "tr", None, None, 2, 1, 0).await,
             "j"
         ),
         JoinOutcome::Full
+    );
+    ok(a.mark_arrived(&p.id, 1).await, "arrived via a");
+    assert_eq!(
+        ok(b.count_participants(sid, 1_000).await, "count"),
+        1,
+        "b counts a's arrival (the other join's hold has expired)"
     );
     ok(
         b.remove_participant(&p.id, true, &fid, 2).await,
@@ -505,7 +629,7 @@ pub async fn two_handles_see_each_others_writes_at_once(db: &Db) {
             .removed
     );
     assert!(ok(a.is_banned(&g.id, Some("dev"), None).await, "banned"));
-    assert_eq!(ok(a.count_participants(sid).await, "count"), 1);
+    assert_eq!(ok(a.count_participants(sid, 0).await, "count"), 1);
 
     ok(
         a.create_login_token(&fid, "th", i64::MAX).await,
