@@ -136,6 +136,15 @@ pub struct Settings {
     pub snapshot_events: u32,
     /// Seconds a write to a socket may take before the socket is dropped.
     pub write_timeout_secs: u32,
+    /// Above this many people a session is a large room: arrivals and
+    /// presence changes go out batched (`people` events) and the welcome
+    /// lists a first page of people.
+    pub large_room: usize,
+    /// People on the first page of a large room's welcome, besides the
+    /// facilitators, the holder, the queue and the viewer.
+    pub welcome_people: usize,
+    /// Milliseconds a large room gathers arrivals before one `people` event.
+    pub people_batch_ms: u64,
 }
 
 impl Default for Settings {
@@ -192,6 +201,9 @@ impl Default for Settings {
             snapshot_secs: 2,
             snapshot_events: 50,
             write_timeout_secs: 10,
+            large_room: 200,
+            welcome_people: 100,
+            people_batch_ms: 100,
         }
     }
 }

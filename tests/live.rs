@@ -1076,3 +1076,67 @@ async fn a_session_this_node_loses_closes_its_sockets_to_resume_elsewhere() {
     assert_eq!(fac.closed_with().await, Some(1001));
     assert!(r.app.state.sessions.running().is_empty());
 }
+
+#[tokio::test]
+async fn a_large_room_batches_arrivals_and_pages_its_people() {
+    let r = room(
+        common::spawn_app_with(|s| {
+            s.large_room = 3;
+            s.welcome_people = 2;
+            s.people_batch_ms = 100;
+        })
+        .await,
+    )
+    .await;
+    let mut fac = r.facilitator().await;
+    let mut people = Vec::new();
+    for name in ["Ana", "Ben", "Cat", "Dan", "Eve", "Fay"] {
+        people.push(r.participant(name).await.0);
+    }
+    // Past three people, arrivals come together in `people` events, never
+    // one `joined` to everyone per person.
+    fac.wait_for("people", |e| {
+        e["people"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|x| x["name"] == "Fay"))
+    })
+    .await;
+    let joined: Vec<&Value> = fac
+        .events
+        .iter()
+        .filter(|e| e["kind"] == "joined")
+        .collect();
+    assert!(joined.len() <= 3, "{} joined events", joined.len());
+    // A newcomer's welcome lists a first page and counts everyone.
+    let (late, _) = r.participant("Gil").await;
+    let state = &late.welcome["state"];
+    assert_eq!(state["participants_total"], 8);
+    assert_eq!(state["participants_more"], true);
+    assert!(state["participants"].as_array().expect("list").len() < 8);
+    // The rest come page by page.
+    let mut late = late;
+    let answer = late.cmd(json!({"type": "people", "limit": 100})).await;
+    assert_eq!(answer["type"], "ack");
+    let page = late.pages.pop().expect("a people frame before the ack");
+    assert_eq!(page["type"], "people");
+    assert_eq!(page["participants"].as_array().expect("list").len(), 8);
+    assert_eq!(page["more"], false);
+    let _ = &mut people;
+}
+
+#[tokio::test]
+async fn before_the_doors_open_the_card_stays_scheduled_even_with_a_facilitator_in() {
+    let app = app().await;
+    let (_, token) = app.facilitator("Fran").await;
+    let group = app.create_group(&token, json!({})).await;
+    let group_id = group["id"].as_str().expect("group id");
+    let later = common::in_minutes(60);
+    let session = app.create_session(&token, group_id, &later, 60).await;
+    let session = session["id"].as_str().expect("session id").to_string();
+    let _fac = Client::connect(app.addr, &session, &token).await;
+    let (_, card) = app.get(&format!("/api/sessions/{session}"), None).await;
+    assert_eq!(
+        card["phase"], "scheduled",
+        "joining is still refused: {card}"
+    );
+}

@@ -64,6 +64,8 @@ pub(crate) fn state_config(settings: &Settings) -> Config {
         room_history: settings.room_history,
         max_message_chars: settings.max_message_chars,
         welcome_text_bytes: settings.welcome_text_bytes,
+        large_room: settings.large_room,
+        welcome_people: settings.welcome_people,
     }
 }
 
@@ -129,6 +131,12 @@ pub(crate) struct Actor {
     writer: StoreWriter,
     /// Events since the last saved snapshot.
     unsaved: u32,
+    /// People whose arrival or presence change waits for the next `people`
+    /// event (large rooms), in order, and the same as a set.
+    pending_people: Vec<MemberId>,
+    batched: HashSet<MemberId>,
+    /// When the pending people go out.
+    people_due: Option<Instant>,
     /// Another node owns the session now: stop at once, save nothing more.
     moved: bool,
     /// The end is stored (written once).
@@ -178,6 +186,9 @@ impl Actor {
             sockets_of: HashMap::new(),
             refs: HashMap::new(),
             unsaved: 0,
+            pending_people: Vec::new(),
+            batched: HashSet::new(),
+            people_due: None,
             moved: false,
             end_stored: record.ended_at.is_some(),
         }
@@ -210,6 +221,17 @@ impl Actor {
                     let now = self.clock.now_ms();
                     let events = self.state.tick(now);
                     self.publish(now, events).await;
+                }
+                _ = async {
+                    match self.people_due {
+                        Some(d) => tokio::time::sleep_until(d).await,
+                        None => std::future::pending::<()>().await,
+                    }
+                } => {
+                    let now = self.clock.now_ms();
+                    let mut effects = Vec::new();
+                    self.flush_people(now, &mut effects);
+                    self.finish_publish(now, effects).await;
                 }
                 _ = save_timer.tick() => {
                     if self.unsaved > 0 && !self.writer.snapshot_pending() {
@@ -508,6 +530,14 @@ impl Actor {
             };
             self.answer(&out, conn, frame);
         }
+        if let Some(page) = applied.people {
+            let frame = ServerFrame::People {
+                reference: reference.clone(),
+                participants: page.participants,
+                more: page.more,
+            };
+            self.answer(&out, conn, frame);
+        }
         if let Some(r) = reference {
             self.answer(
                 &out,
@@ -545,7 +575,58 @@ impl Actor {
             return;
         }
         let mut effects = Vec::new();
+        // In a large room, arrivals and presence changes wait a moment to go
+        // out together as one `people` event (one per room per tick instead
+        // of one per person to everyone); anything else goes out at once,
+        // after the people it may name.
+        let large = self.state.member_count() > self.settings.large_room;
         for event in events {
+            let who = match &event {
+                Event::Joined { participant } if large => Some(participant.id.clone()),
+                Event::Presence { participant, .. } if large => Some(participant.clone()),
+                _ => None,
+            };
+            if let Some(id) = who {
+                if self.batched.insert(id.clone()) {
+                    self.pending_people.push(id);
+                }
+                self.people_due.get_or_insert_with(|| {
+                    Instant::now() + Duration::from_millis(self.settings.people_batch_ms.max(1))
+                });
+                continue;
+            }
+            if !self.pending_people.is_empty() {
+                self.flush_people(now, &mut effects);
+            }
+            self.send_event(now, event, &mut effects);
+        }
+        self.finish_publish(now, effects).await;
+    }
+
+    /// Sends the batched arrivals now, as one `people` event.
+    fn flush_people(&mut self, now: Millis, effects: &mut Vec<Effect>) {
+        let ids = std::mem::take(&mut self.pending_people);
+        self.batched.clear();
+        self.people_due = None;
+        let people = self.state.participant_views(&ids);
+        if !people.is_empty() {
+            self.send_event(now, Event::People { people }, effects);
+        }
+    }
+
+    /// Saves the state when enough happened, and hands the effects to the writer.
+    async fn finish_publish(&mut self, now: Millis, mut effects: Vec<Effect>) {
+        if self.unsaved >= self.settings.snapshot_events.max(1) && !self.writer.snapshot_pending() {
+            effects.push(snapshot_effect(&self.state, now));
+            self.unsaved = 0;
+        }
+        self.writer.submit(effects).await;
+    }
+
+    /// Numbers one event, serializes it once, hands it to every entitled
+    /// socket and logs it for resume.
+    fn send_event(&mut self, now: Millis, event: Event, effects: &mut Vec<Effect>) {
+        {
             self.seq += 1;
             let bytes = Utf8Bytes::from(event_frame(self.seq, now, &event));
             let audience = event.audience();
@@ -560,7 +641,7 @@ impl Actor {
             for id in slow {
                 self.drop_slow(id);
             }
-            self.after_event(now, &event, &mut effects);
+            self.after_event(now, &event, effects);
             self.log.push(
                 Logged {
                     seq: self.seq,
@@ -572,11 +653,6 @@ impl Actor {
             );
             self.unsaved = self.unsaved.saturating_add(1);
         }
-        if self.unsaved >= self.settings.snapshot_events.max(1) && !self.writer.snapshot_pending() {
-            effects.push(snapshot_effect(&self.state, now));
-            self.unsaved = 0;
-        }
-        self.writer.submit(effects).await;
     }
 
     /// Consequences of an event for the sockets and the store (a removal,
