@@ -21,6 +21,13 @@ pub enum ApiError {
     /// 403: not allowed (wrong group, banned, wrong access code).
     #[error("{0}")]
     Forbidden(String),
+    /// 403 with a machine-readable `reason` beside the code (addition): a
+    /// join refused because of a ban or the access code.
+    #[error("{message}")]
+    ForbiddenBecause {
+        reason: &'static str,
+        message: String,
+    },
     /// 404: no such thing (or not yours to see).
     #[error("{0}")]
     NotFound(String),
@@ -65,7 +72,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::ForbiddenBecause { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -79,7 +86,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => "bad_request",
             Self::Unauthorized(_) => "unauthorized",
-            Self::Forbidden(_) => "forbidden",
+            Self::Forbidden(_) | Self::ForbiddenBecause { .. } => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::Conflict { code, .. } => code,
             Self::RateLimited(_) => "rate_limited",
@@ -99,7 +106,12 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let body = Json(json!({"error": {"code": self.code(), "message": message}}));
+        let body = match &self {
+            Self::ForbiddenBecause { reason, .. } => {
+                Json(json!({"error": {"code": self.code(), "message": message, "reason": reason}}))
+            }
+            _ => Json(json!({"error": {"code": self.code(), "message": message}})),
+        };
         match &self {
             Self::Busy {
                 retry_after_secs, ..

@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 pub struct Settings {
     /// Address and port to listen on.
     pub listen: SocketAddr,
-    /// Database URL. `sqlite://PATH` (the folder is created).
+    /// Database URL: `sqlite://PATH` (the folder is created) or
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (the database must exist).
     pub database: String,
     /// Create a demo facilitator, group and open session on an empty database.
     pub demo: bool,

@@ -24,8 +24,8 @@ use crate::clock::SharedClock;
 use crate::ratelimit::{AddressLimiter, HashGate};
 use crate::session::Registry;
 use crate::settings::Settings;
-use crate::store::sqlite::{lock_database, DatabaseLock, SqliteStore};
-use crate::store::Store;
+use crate::store::sqlite::{lock_database, DatabaseLock};
+use crate::store::{Backend, Store};
 
 /// What the demo created on first start, for the start-up banner.
 pub use crate::demo::DemoInfo;
@@ -54,8 +54,12 @@ impl Application {
         settings: Settings,
         clock: SharedClock,
     ) -> anyhow::Result<Application> {
-        let lock = lock_database(&settings.database)?;
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&settings.database).await?);
+        // One server per SQLite file; PostgreSQL is shared by design.
+        let lock = match Backend::of(&settings.database) {
+            Some(Backend::Sqlite) => lock_database(&settings.database)?,
+            _ => None,
+        };
+        let store: Arc<dyn Store> = crate::store::connect(&settings.database).await?;
         let listener = TcpListener::bind(settings.listen).await?;
         let bound: SocketAddr = listener.local_addr()?;
         let base_url: Arc<str> = settings.base_url(bound).into();

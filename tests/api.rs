@@ -871,6 +871,7 @@ async fn joining_checks_the_access_code() {
         .post(&path, None, &json!({"name": "Sam", "agree": true}))
         .await;
     assert_error(s, &b, StatusCode::FORBIDDEN, "forbidden");
+    assert_eq!(b["error"]["reason"], "access_code_missing");
     let (s, b) = app
         .post(
             &path,
@@ -879,6 +880,7 @@ async fn joining_checks_the_access_code() {
         )
         .await;
     assert_error(s, &b, StatusCode::FORBIDDEN, "forbidden");
+    assert_eq!(b["error"]["reason"], "access_code_wrong");
     let (s, b) = app
         .post(
             &path,
@@ -988,6 +990,7 @@ async fn a_banned_person_cannot_join_the_groups_later_sessions() {
     )
     .await;
     assert_error(s, &b, StatusCode::FORBIDDEN, "forbidden");
+    assert_eq!(b["error"]["reason"], "banned");
     assert!(b["error"]["message"]
         .as_str()
         .is_some_and(|m| m.contains("contact the organisers")));

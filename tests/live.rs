@@ -1127,3 +1127,20 @@ async fn a_large_room_batches_arrivals_and_pages_its_people() {
     assert_eq!(page["more"], false);
     let _ = &mut people;
 }
+
+#[tokio::test]
+async fn before_the_doors_open_the_card_stays_scheduled_even_with_a_facilitator_in() {
+    let app = app().await;
+    let (_, token) = app.facilitator("Fran").await;
+    let group = app.create_group(&token, json!({})).await;
+    let group_id = group["id"].as_str().expect("group id");
+    let later = common::in_minutes(60);
+    let session = app.create_session(&token, group_id, &later, 60).await;
+    let session = session["id"].as_str().expect("session id").to_string();
+    let _fac = Client::connect(app.addr, &session, &token).await;
+    let (_, card) = app.get(&format!("/api/sessions/{session}"), None).await;
+    assert_eq!(
+        card["phase"], "scheduled",
+        "joining is still refused: {card}"
+    );
+}

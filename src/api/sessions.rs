@@ -242,9 +242,12 @@ pub(super) async fn card(
         .await?;
     let now = state.now_ms();
     // A running session knows whether it is paused; the record does not.
-    let phase = match state.sessions.live_phase(&session.id).await {
-        Some(live) if session.phase(now, lobby_ms(&state)) != RecordPhase::Ended => live.as_str(),
-        _ => phase_name(session.phase(now, lobby_ms(&state))),
+    // Before the doors open it stays `scheduled` even if a facilitator is
+    // already in (joining is still refused then).
+    let stored = session.phase(now, lobby_ms(&state));
+    let phase = match (stored, state.sessions.live_phase(&session.id).await) {
+        (RecordPhase::Lobby | RecordPhase::Live, Some(live)) => live.as_str(),
+        _ => phase_name(stored),
     };
     Ok(Json(json!({
         "id": session.id,
@@ -367,16 +370,20 @@ pub(super) async fn join(
         .await?
     {
         tracing::info!(session = %session.id, "join refused: banned");
-        return Err(ApiError::forbidden(
-            "You can't join this group's sessions. If you think this is a mistake, contact the organisers.",
-        ));
+        return Err(ApiError::ForbiddenBecause {
+            reason: "banned",
+            message: "You can't join this group's sessions. If you think this is a mistake, contact the organisers.".into(),
+        });
     }
     if let Some(hash) = state.store.access_code_hash(&group.id).await? {
         let given = body.access_code.as_deref().unwrap_or("").trim().to_string();
         if given.is_empty() {
-            return Err(ApiError::forbidden(
-                "This group needs an access code to join. The facilitator can give it to you.",
-            ));
+            return Err(ApiError::ForbiddenBecause {
+                reason: "access_code_missing",
+                message:
+                    "This group needs an access code to join. The facilitator can give it to you."
+                        .into(),
+            });
         }
         let ok = match AccessCode::parse(&given) {
             Ok(code) => {
@@ -386,9 +393,11 @@ pub(super) async fn join(
             Err(_) => false,
         };
         if !ok {
-            return Err(ApiError::forbidden(
-                "That access code isn't right. Please check it with the facilitator.",
-            ));
+            return Err(ApiError::ForbiddenBecause {
+                reason: "access_code_wrong",
+                message: "That access code isn't right. Please check it with the facilitator."
+                    .into(),
+            });
         }
     }
     let token = crate::auth::new_token();

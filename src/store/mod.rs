@@ -1,6 +1,7 @@
 //! The store: everything peercircle keeps on disk, behind one small async
-//! interface ([`Store`]) so that a PostgreSQL backend can be added beside the
-//! SQLite one without touching the handlers.
+//! interface ([`Store`]) with two backends, chosen by the database URL in
+//! [`connect`]: SQLite (one node, the default) and PostgreSQL (several nodes
+//! sharing one database). The handlers never know which one they talk to.
 //!
 //! It keeps facilitators, groups (and their co-facilitators), sessions,
 //! participants of a session (pseudonym, hashed token, removed), bans per
@@ -8,10 +9,86 @@
 //! message text: that lives only in the session actor's memory.
 //! Times are unix milliseconds (`i64`) so every backend stores them alike.
 
+pub mod postgres;
 pub mod sqlite;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+
+/// Opens the store named by `url`, creating or updating its schema:
+/// `postgres://…` or `postgresql://…` opens [`postgres::PgStore`]; `sqlite:…`
+/// or a bare file path opens [`sqlite::SqliteStore`] (the default). Any other
+/// scheme is refused rather than mistaken for a file name.
+pub async fn connect(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    match Backend::of(url) {
+        Some(Backend::Sqlite) => Ok(Arc::new(sqlite::SqliteStore::connect(url).await?)),
+        Some(Backend::Postgres) => Ok(Arc::new(postgres::PgStore::connect(url).await?)),
+        None => anyhow::bail!(
+            "unsupported database URL {}: use sqlite://PATH or postgres://USER@HOST/DATABASE",
+            redact_url(url)
+        ),
+    }
+}
+
+/// Which backend a database URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend of `url`, or `None` for a scheme neither store speaks.
+    pub fn of(url: &str) -> Option<Backend> {
+        let scheme = url
+            .split_once(':')
+            .map(|(scheme, _)| scheme.to_ascii_lowercase())
+            .filter(|s| {
+                !s.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            });
+        match scheme.as_deref() {
+            Some("postgres" | "postgresql") => Some(Backend::Postgres),
+            Some("sqlite") => Some(Backend::Sqlite),
+            // A bare path (`./data/x.db`, or `C:\x.db` on Windows): SQLite,
+            // as before there was a second backend.
+            None => Some(Backend::Sqlite),
+            Some(_) if !url.contains("://") => Some(Backend::Sqlite),
+            Some(_) => None,
+        }
+    }
+}
+
+/// `url` with any password replaced by `***`, safe to print or log.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let shown_authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => authority.to_string(),
+        },
+        None => authority.to_string(),
+    };
+    // A password may also ride in the query string (`?password=…`).
+    let tail = match tail.find("password=") {
+        Some(at) => {
+            let value_start = at + "password=".len();
+            let value_end = tail[value_start..]
+                .find('&')
+                .map_or(tail.len(), |n| value_start + n);
+            format!("{}***{}", &tail[..value_start], &tail[value_end..])
+        }
+        None => tail.to_string(),
+    };
+    format!("{scheme}://{shown_authority}{tail}")
+}
 
 /// A store failure, mapped once to the HTTP error in `crate::error`.
 #[derive(Debug, thiserror::Error)]
@@ -290,4 +367,62 @@ pub trait Store: Send + Sync + 'static {
     // Audit log.
     async fn audit(&self, entry: &AuditEntry) -> StoreResult<()>;
     async fn audit_log(&self, group_id: &str, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_url_chooses_the_backend() {
+        for url in [
+            "sqlite://./data/peercircle.db",
+            "sqlite::memory:",
+            "SQLITE://x.db",
+            "./data/peercircle.db",
+            "peercircle.db",
+            "C:\\data\\peercircle.db",
+        ] {
+            assert_eq!(Backend::of(url), Some(Backend::Sqlite), "{url}");
+        }
+        for url in [
+            "postgres://postgres@127.0.0.1:5432/peercircle",
+            "postgresql://u:p@db.example.org/peercircle?sslmode=require",
+            "PostgreSQL://db/peercircle",
+        ] {
+            assert_eq!(Backend::of(url), Some(Backend::Postgres), "{url}");
+        }
+        assert_eq!(Backend::of("mysql://root@localhost/peercircle"), None);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_scheme_is_refused_without_its_password() {
+        let err = match connect("mysql://root:hunter2@localhost/peercircle").await {
+            Ok(_) => panic!("a MySQL URL must not open a store"),
+            Err(e) => format!("{e:#}"),
+        };
+        assert!(err.contains("unsupported database URL"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn passwords_never_show() {
+        assert_eq!(
+            redact_url("postgres://pc:s3cret@db:5432/peercircle"),
+            "postgres://pc:***@db:5432/peercircle"
+        );
+        assert_eq!(
+            redact_url("postgres://pc@db/peercircle?sslmode=require&password=s3cret&x=1"),
+            "postgres://pc@db/peercircle?sslmode=require&password=***&x=1"
+        );
+        assert_eq!(
+            redact_url("postgres://pc:p@ss@db/peercircle"),
+            "postgres://pc:***@db/peercircle"
+        );
+        assert_eq!(
+            redact_url("postgres://db/peercircle?password=s3cret"),
+            "postgres://db/peercircle?password=***"
+        );
+        assert_eq!(redact_url("sqlite://./data/x.db"), "sqlite://./data/x.db");
+    }
 }

@@ -2,7 +2,7 @@
 //! API (no `DATABASE_URL` needed at build time).
 //!
 //! Connecting creates the database file and its folder when missing, turns
-//! on WAL and foreign keys, and runs the migrations in `migrations/`. The SQL
+//! on WAL and foreign keys, and runs the migrations in `migrations/sqlite/`. The SQL
 //! here stays portable (no SQLite-only functions) so that a PostgreSQL store
 //! can follow the same statements. It must never store message text.
 
@@ -90,7 +90,7 @@ impl SqliteStore {
                 .with_context(|| format!("cannot open the database {}", file.display()))?;
             (pool, writer)
         };
-        sqlx::migrate!()
+        sqlx::migrate!("./migrations/sqlite")
             .run(&writer)
             .await
             .context("database migration failed")?;

@@ -418,6 +418,8 @@ pub struct SessionState {
     /// Since when no facilitator is connected.
     no_facilitator_since: Option<Millis>,
     ending_warned: bool,
+    /// While paused: by whom, why, with what note.
+    pause: Option<crate::protocol::views::PauseView>,
 }
 
 /// Ids, phase and the stick only: no names, no messages.
@@ -491,6 +493,7 @@ impl SessionState {
             last_item: 0,
             no_facilitator_since: Some(now),
             ending_warned: false,
+            pause: None,
         }
     }
 

@@ -216,6 +216,7 @@ impl SessionState {
                 locked: self.locked,
                 turn_seconds: self.turn_seconds,
                 ends_at: self.ends_at,
+                pause: self.pause.clone(),
             },
             participants,
             participants_total,
