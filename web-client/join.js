@@ -305,7 +305,7 @@ function joinFailure(e, card, codeTyped) {
     // The same code is used for a wrong or missing access code and for a
     // ban; `error.reason` says which.
     const reason = e instanceof api.ApiError ? e.reason : '';
-    if (reason === 'banned') return { field: 'form', text: joinErrorText(status, 'banned', message) };
+    if (reason === 'banned') return { field: 'form', text: message || joinErrorText(status, 'banned', message) };
     if (reason === 'access_code_missing') return { field: 'code', text: 'This group uses an access code. Please type the one your facilitator gave you.' };
     if (reason === 'access_code_wrong') return { field: 'code', text: joinErrorText(status, code, message) };
     // A server that does not say: its sentence tells, kindly.

@@ -428,3 +428,16 @@ test('in a small room joined and left keep the count', () => {
   const c = peopleCounts(m);
   assert.deepEqual({ total: c.total, online: c.online, handsUp: c.handsUp }, { total: 5, online: 4, handsUp: 2 });
 });
+
+test('a reload during a pause says why from the snapshot', () => {
+  const byFacilitator = fixture('frames/welcome.json');
+  byFacilitator.state.session = { ...byFacilitator.state.session, phase: 'paused', pause: { by: ALEX, note: 'Two minutes to breathe' } };
+  const m = fromWelcome(byFacilitator);
+  assert.equal(composerBlock(m, 'main'), 'Paused by the facilitator: Two minutes to breathe');
+  const byItself = fixture('frames/welcome.json');
+  byItself.state.session = { ...byItself.state.session, phase: 'paused', pause: { reason: 'no_facilitator' } };
+  assert.match(composerBlock(fromWelcome(byItself), 'main') || '', /^Paused until the facilitator is back/);
+  // Resuming forgets the pause's words.
+  applyEvent(m, { type: 'event', seq: 2, at: 2, kind: 'phase', phase: 'live', by: ALEX });
+  assert.equal(m.session.note, null);
+});
