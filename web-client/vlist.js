@@ -56,14 +56,21 @@ export class VirtualList {
     this.offsets = new Float64Array(1);
     this.frame = 0;
     this.width = 0;
+    /** @type {{key: string, shift: number} | null} the row to keep at the top once measured again */
+    this.keepAtTop = null;
     this.list.classList.add('vlist');
     this.list.setAttribute('role', 'list');
     this.list.addEventListener('scroll', () => this.schedule(), { passive: true });
     if (typeof ResizeObserver === 'function') {
       new ResizeObserver(() => {
         const width = this.list.clientWidth;
-        // A new width may wrap rows differently: measure again.
+        // A new width may wrap rows differently: measure again, and keep
+        // the row at the top of the view where it is.
         if (width !== this.width) {
+          if (this.width && this.items.length && this.list.scrollTop > 0) {
+            const i = this.rowAt(this.list.scrollTop);
+            if (i < this.items.length) this.keepAtTop = { key: this.keyOf(this.items[i]), shift: this.list.scrollTop - this.offsets[i] };
+          }
           this.width = width;
           this.heights.clear();
           this.measuredSum = 0;
@@ -167,6 +174,12 @@ export class VirtualList {
     const n = this.items.length;
     this.layout();
     const view = list.clientHeight || 600;
+    // After a new width, first put back the row that was at the top.
+    if (this.keepAtTop) {
+      const i = this.indexOfKey(this.keepAtTop.key);
+      if (i >= 0) list.scrollTop = this.offsets[i] + this.keepAtTop.shift;
+      this.keepAtTop = null;
+    }
     // The row at the top of the view, to keep it in place if heights above change.
     const anchor = n ? this.rowAt(list.scrollTop) : 0;
     const anchorShift = n ? list.scrollTop - this.offsets[anchor] : 0;

@@ -9,7 +9,11 @@
 /**
  * The stand-in server of one large room, installed in the page before it
  * loads. Everything it sends is in the shapes of docs/protocol.md.
- * @param {{total: number, firstPage: number, facilitator: {id: string, name: string}}} o
+ * The people are the facilitator, then p_000001… in the order they came;
+ * the holder and the queue are far down the list (the welcome lists them
+ * anyway). With `you` the page is that participant (the second person);
+ * with `hands` that many hands are up.
+ * @param {{total: number, firstPage: number, facilitator: {id: string, name: string}, you?: {id: string, name: string}, hands?: number}} o
  */
 export function fakeLargeRoom(o) {
   const FIRST = ['Kim', 'Sam', 'Priya', 'Jo', 'Robin', 'Ali', 'Noor', 'Mei', 'Tomas', 'Ada', 'Lee', 'Ravi', 'Zoe', 'Femi', 'Ines'];
@@ -18,18 +22,20 @@ export function fakeLargeRoom(o) {
   const person = (id, name, role) => ({ id, name, role, presence: 'online', muted: false, turns: 0, spoken_ms: 0, hand: false });
   const roster = [person(o.facilitator.id, o.facilitator.name, 'facilitator')];
   for (let i = 1; i < o.total; i++) {
-    const p = person(`p_${String(i).padStart(6, '0')}`, `${FIRST[i % FIRST.length]} ${i}`, 'participant');
+    const p = i === 1 && o.you ? person(o.you.id, o.you.name, 'participant') : person(`p_${String(i).padStart(6, '0')}`, `${FIRST[i % FIRST.length]} ${i}`, 'participant');
     if (i % 7 === 0) p.presence = 'away';
     if (i % 11 === 0) { p.turns = 1 + (i % 3); p.spoken_ms = 30_000 * p.turns; }
     roster.push(p);
   }
   const index = new Map(roster.map((p, i) => [p.id, i]));
-  // The holder and the queue are far down the list: the welcome lists them anyway.
   const at = (/** @type {number} */ share) => roster[Math.min(roster.length - 1, Math.floor(roster.length * share))].id;
   const holder = at(0.52);
-  const queue = [...new Set([at(0.6), at(0.8), at(1)])].filter((id) => id !== holder);
+  const hands = o.hands ?? 3;
+  const shares = hands === 3 ? [0.6, 0.8, 1] : Array.from({ length: hands }, (_, i) => 0.53 + (0.46 * i) / hands);
+  const queue = [...new Set(shares.map(at))].filter((id) => id !== holder);
   for (const id of queue) roster[index.get(id)].hand = true;
-  const always = new Set([o.facilitator.id, holder, ...queue]);
+  const you = o.you ? { ...o.you, role: 'participant' } : { ...o.facilitator, role: 'facilitator' };
+  const always = new Set([o.facilitator.id, you.id, holder, ...queue]);
   const first = [];
   let others = 0;
   for (const p of roster) {
@@ -51,7 +57,7 @@ export function fakeLargeRoom(o) {
   const answer = (/** @type {any} */ cmd) => {
     if (cmd.type === 'hello') {
       const ms = deliver({
-        type: 'welcome', you: { id: o.facilitator.id, name: o.facilitator.name, role: 'facilitator' }, epoch: 'e_1', resumed: false, seq,
+        type: 'welcome', you, epoch: 'e_1', resumed: false, seq,
         state: {
           session: { phase: 'live', mode: 'stick', locked: false, turn_seconds: 180, ends_at: now + 3_600_000 },
           participants: first, participants_total: roster.length, participants_more: true,

@@ -16,12 +16,14 @@
 // person; Up/Down and the facilitator's controls on far-away rows; how long
 // drawing takes, measured in the page (a user-visible freeze, so a generous
 // budget is asserted); the summary's balance of 5,000 drawn without a long
-// task; axe-core at both sizes; screenshots.
+// task; a participant's view on a phone (End lists the next page); a queue
+// of 300 hands drawn fifty at a time, and a call for help from someone not
+// listed yet named in the banner; axe-core at both sizes; screenshots.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, watch, screenshots, until, setupSession, openConsole, noSeriousAxeAtBothSizes, call, LAPTOP, PHONE,
+  startServer, launchBrowser, watch, screenshots, until, setupSession, openConsole, joinAs, noSeriousAxeAtBothSizes, call, LAPTOP, PHONE,
 } from './helpers.mjs';
 import { fakeLargeRoom, watchLongTasks } from './fake-room.mjs';
 
@@ -297,4 +299,74 @@ test('the real server in its large-room mode: counts, pages and batched arrivals
   } finally {
     await live.stop();
   }
+});
+
+test('a participant among 5,000 on a phone: the same list without controls, by keyboard', { timeout: 60_000 }, async () => {
+  const s = await setupSession(server.base, ALEX, { group: { name: 'Open evening' } });
+  const ctx = await browser.newContext({ viewport: PHONE, hasTouch: true, isMobile: true });
+  await ctx.addInitScript(fakeLargeRoom, { total: TOTAL, firstPage: 100, facilitator: { id: 'f_alex', name: 'Alex' }, you: { id: 'p_you', name: 'Mo' } });
+  const page = await ctx.newPage();
+  const problems = watch(page, 'Mo');
+  await joinAs(page, server.base, s.session, 'Mo');
+  await page.tap('#show-people');
+  await until(page, 'the list is drawn', () => document.querySelectorAll('#people > li').length > 0);
+  assert.equal(await page.locator('#people-heading').textContent(), 'Who is here (5,000)');
+  assert.equal(await page.locator('#people button').count(), 0, 'no facilitator controls');
+  assert.ok(await rowsInPage(page) <= 40);
+  // The list takes the keyboard: End goes to the end of those listed, and
+  // the next page is asked for.
+  await page.focus('#people');
+  await page.keyboard.press('End');
+  await until(page, 'the next page is listed', () => /Listing 606 of 5,000/.test(document.getElementById('people-summary')?.textContent || ''));
+  assert.ok(await rowsInPage(page) <= MAX_ROWS);
+  // Turning the phone (a new width) keeps the same person at the top.
+  const topRow = () => page.evaluate(() => {
+    const list = /** @type {HTMLElement} */ (document.getElementById('people'));
+    const y = list.getBoundingClientRect().top + 2;
+    return [...list.querySelectorAll('li')].find((li) => { const r = li.getBoundingClientRect(); return r.top <= y && r.bottom > y; })?.querySelector('.person-name')?.textContent;
+  });
+  const before = await topRow();
+  await page.setViewportSize({ width: 740, height: 360 });
+  await page.waitForTimeout(100);
+  await page.setViewportSize(PHONE);
+  await page.waitForTimeout(100);
+  assert.equal(await topRow(), before);
+  await noSeriousAxeAtBothSizes(page, 'large room (participant, people)');
+  await screenshots(page, 'large-room-participant');
+  assert.deepEqual(problems, []);
+  await ctx.close();
+});
+
+test('a facilitator with 300 hands up, and a call for help from someone not listed yet', { timeout: 60_000 }, async (t) => {
+  const s = await setupSession(server.base, ALEX, { group: { name: 'Open evening' } });
+  const ctx = await browser.newContext({ viewport: LAPTOP });
+  await ctx.addInitScript(fakeLargeRoom, { total: TOTAL, firstPage: 100, hands: 300, facilitator: { id: s.facilitator.id, name: s.facilitator.name } });
+  const page = await ctx.newPage();
+  const problems = watch(page, 'Alex');
+  await openConsole(page, server.base, ALEX, s.session);
+  await until(page, 'the queue is drawn', () => document.querySelectorAll('#queue > li').length > 0);
+  // The queue shows its first fifty; more on request.
+  assert.equal(await page.locator('#queue > li').count(), 50);
+  assert.equal(await page.locator('#queue-more').textContent(), 'Show more of the queue (250 more waiting)');
+  assert.match(await page.locator('#status-line').textContent() || '', /300 waiting/);
+  await page.click('#queue-more');
+  assert.equal(await page.locator('#queue > li').count(), 100);
+  // A hand going down redraws everything within the budget.
+  const lowered = await page.evaluate(() => {
+    const fake = /** @type {any} */ (window).__fake;
+    const queue = fake.roster.filter((/** @type {any} */ p) => p.hand).map((/** @type {any} */ p) => p.id);
+    return fake.timed({ kind: 'queue', queue: queue.slice(1) });
+  });
+  t.diagnostic(`a queue event with 299 hands up: ${lowered.sync.toFixed(1)} ms in the handler, ${lowered.frame.toFixed(1)} ms to the next frame`);
+  assert.ok(lowered.sync < BUDGET_MS && lowered.frame < BUDGET_MS, JSON.stringify(lowered));
+  assert.match(await page.locator('#status-line').textContent() || '', /299 waiting/);
+
+  // Someone far down the room asks for help: their name is found (a few
+  // pages) and the banner says it.
+  await page.evaluate(() => /** @type {any} */ (window).__fake.event({ kind: 'help_requested', from: 'p_002000', note: 'Finding tonight hard.', id: 'i1' }));
+  await until(page, 'the banner names them', () => /Ali 2000 needs you/.test(document.getElementById('help-alert')?.textContent || ''));
+  const pages = await page.evaluate(() => /** @type {any} */ (window).__fake.sent.filter((/** @type {any} */ c) => c.type === 'people').length);
+  assert.ok(pages >= 1 && pages <= 10, `${pages} pages`);
+  assert.deepEqual(problems, []);
+  await ctx.close();
 });
