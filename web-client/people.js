@@ -80,11 +80,13 @@ export function renderPeople(p) {
   p.peopleAsking = new Set(facilitator ? openHelpRequests(model).map((i) => i.from) : []);
   const c = peopleCounts(model);
   p.el.peopleCount.textContent = `(${c.total.toLocaleString()})`;
-  const hands = c.handsUp === 0 ? 'no hands up' : c.handsUp === 1 ? '1 hand up' : `${c.handsUp.toLocaleString()} hands up`;
+  // Hands are raised only to take turns with the stick.
+  const hands = model.session.mode === 'open' ? ''
+    : ` · ${c.handsUp === 0 ? 'no hands up' : c.handsUp === 1 ? '1 hand up' : `${c.handsUp.toLocaleString()} hands up`}`;
   const away = c.listed - c.online;
   p.el.peopleSummary.textContent = c.complete
-    ? `${c.online.toLocaleString()} here now${away ? `, ${away.toLocaleString()} away` : ''} · ${hands}.`
-    : `${c.total.toLocaleString()} people · ${hands}. Listing ${c.listed.toLocaleString()} of ${c.total.toLocaleString()}: more load as you scroll down.`;
+    ? `${c.online.toLocaleString()} here now${away ? `, ${away.toLocaleString()} away` : ''}${hands}.`
+    : `${c.total.toLocaleString()} people${hands}. Listing ${c.listed.toLocaleString()} of ${c.total.toLocaleString()}: more load as you scroll down.`;
   const more = p.el.peopleMore;
   more.hidden = c.complete;
   more.textContent = p.peopleLoading ? 'Loading more people…' : 'Show more people';
@@ -251,7 +253,8 @@ export function buildPrivate(p) {
   const facilitator = p.model?.you.role === 'facilitator';
   p.el.dmList = h('ol', { class: 'log dm-log', 'aria-label': 'Private messages', tabindex: '0' });
   p.el.dmForm = buildDmForm(p);
-  p.el.dmSelect = h('select', { id: 'dm-with', class: 'dm-with' });
+  p.el.dmSelect = h('select', { id: 'dm-with', class: 'dm-with', 'aria-describedby': 'dm-with-hint' });
+  p.el.dmWithHint = h('p', { class: 'hint', id: 'dm-with-hint', hidden: true, text: 'To write to someone else, use “Check in” next to their name under “Who is here”.' });
   p.el.dmSelect.addEventListener('change', () => {
     p.dmWith = /** @type {HTMLSelectElement} */ (p.el.dmSelect).value || null;
     markDmsRead(p);
@@ -260,7 +263,7 @@ export function buildPrivate(p) {
   const section = h('section', { class: 'panel panel-private card', 'aria-labelledby': 'dm-heading', id: 'private' },
     h('h2', { id: 'dm-heading', tabindex: '-1', text: facilitator ? 'Private check-ins' : 'Private with the facilitator' }),
     facilitator
-      ? h('div', { class: 'field' }, h('label', { for: 'dm-with', text: 'With' }), p.el.dmSelect)
+      ? h('div', { class: 'field' }, h('label', { for: 'dm-with', text: 'With' }), p.el.dmSelect, p.el.dmWithHint)
       : h('p', { class: 'hint', text: 'Only you and the facilitators see this. Your facilitator may check in with you here, and you can answer. If you would like them to, press “I’m struggling”.' }),
     p.el.dmList, p.el.dmForm);
   // Reading or writing here is reading what arrived.
@@ -325,7 +328,8 @@ function renderDmChoices(p, unread) {
     const words = t && t.fresh ? ` (${t.fresh} new)` : t ? ` (${t.count})` : '';
     return { id: x.id, text: `${x.name}${words}` };
   });
-  const first = others.length ? 'Choose someone' : few ? 'Nobody has joined yet' : 'Nobody yet: use “Check in” next to a name';
+  const first = others.length ? 'Choose someone' : few ? 'Nobody has joined yet' : 'Nobody yet';
+  p.el.dmWithHint.hidden = few;
   const signature = `${first}\u0000${p.dmWith || ''}\u0000${options.map((o) => `${o.id}:${o.text}`).join('\u0000')}`;
   const select = /** @type {HTMLSelectElement} */ (p.el.dmSelect);
   if (select.dataset.signature !== signature) {

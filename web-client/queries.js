@@ -94,8 +94,8 @@ export function peopleInOrder(model, asking) {
 
 /**
  * People the screen names but the model does not list yet (a large room):
- * the holder, the queue, and the senders of open help requests, reports
- * and private messages.
+ * the holder, the queue, the senders of open help requests, reports and
+ * private messages, and the authors of each room's latest messages.
  * @param {Model} model
  * @returns {string[]}
  */
@@ -103,6 +103,7 @@ export function unlistedNamed(model) {
   if (!model.roster.more) return [];
   /** @type {Set<string>} */
   const ids = new Set(model.queue);
+  for (const room of model.rooms.values()) for (const m of room.messages.slice(-50)) ids.add(m.from);
   if (model.stick.holder) ids.add(model.stick.holder);
   for (const i of model.inbox) {
     if (i.seen_by !== null) continue;

@@ -7,16 +7,16 @@
 //! read under two names, no shape the server never sends is guessed at.
 //! `applyEvent` is one `switch` on the event kind. Kinds it does not know are
 //! logged and ignored, never thrown on: the protocol may add kinds.
+//! It reports what changed so the page can redraw just that, and append new
+//! messages to the log without redrawing the history. The questions the
+//! page asks of the model (who is next, can the stick be given…) are in
+//! `queries.js`.
 //!
 //! In a large room (docs/protocol.md, `people`) the model knows only part of
 //! the people: `roster` says how many there are in all, whether more exist
 //! than are listed, and where the next page (`applyPeoplePage`) starts.
 //! Counting is the server's: totals come from the welcome and the `people`
 //! events, never from how many rows happen to be listed.
-//! It reports what changed so the page can redraw just that, and append new
-//! messages to the log without redrawing the history. The questions the
-//! page asks of the model (who is next, can the stick be given…) are in
-//! `queries.js`.
 
 /**
  * @typedef {'lobby' | 'live' | 'paused' | 'ended'} Phase

@@ -61,7 +61,23 @@ export class VirtualList {
     this.list.classList.add('vlist');
     this.list.setAttribute('role', 'list');
     this.list.addEventListener('scroll', () => this.schedule(), { passive: true });
+    /** @type {ResizeObserver | null} a row that changes size later (a note under a control) */
+    this.rowSizes = null;
     if (typeof ResizeObserver === 'function') {
+      this.rowSizes = new ResizeObserver((entries) => {
+        let changed = false;
+        for (const e of entries) {
+          const el = /** @type {HTMLElement} */ (e.target);
+          const key = el.dataset.vkey || '';
+          const h = el.offsetHeight;
+          const old = this.heights.get(key);
+          if (!h || !el.isConnected || old === undefined || old === h) continue;
+          this.measuredSum += h - old;
+          this.heights.set(key, h);
+          changed = true;
+        }
+        if (changed) this.schedule();
+      });
       new ResizeObserver(() => {
         const width = this.list.clientWidth;
         // A new width may wrap rows differently: measure again, and keep
@@ -206,6 +222,7 @@ export class VirtualList {
     for (const [key, row] of this.rows) {
       if (!keep.has(key)) {
         row.el.remove();
+        this.rowSizes?.unobserve(row.el);
         this.rows.delete(key);
       }
     }
@@ -224,8 +241,10 @@ export class VirtualList {
         el.dataset.vkey = key;
         if (row) {
           if (key === focusedKey) refocus = el;
+          this.rowSizes?.unobserve(row.el);
           row.el.replaceWith(el);
         }
+        this.rowSizes?.observe(el);
         row = { el, sig, index: i };
         this.rows.set(key, row);
         fresh.push(el);

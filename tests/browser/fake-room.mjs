@@ -88,6 +88,11 @@ export function fakeLargeRoom(o) {
       event({ kind: 'muted', participant: cmd.participant, on: cmd.on });
       return;
     }
+    if (cmd.type === 'give') {
+      // Refused, so a test can see the words appear next to the control.
+      deliver({ type: 'error', ref: cmd.ref, code: 'not_found', message: 'They have just left the session.' });
+      return;
+    }
     deliver({ type: 'ack', ref: cmd.ref });
   };
   class FakeSocket extends EventTarget {

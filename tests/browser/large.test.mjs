@@ -161,6 +161,17 @@ test('"Who is here" with 5,000 people: a few rows in the page, quick, usable by 
   assert.deepEqual(await page.evaluate(() => /** @type {any} */ (window).__fake.sent.filter((c) => c.type === 'mute').map((c) => [c.participant, c.on])), [['p_004998', true]]);
   assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Unmute Jo 4998', 'focus stays on the redrawn control');
 
+  // A refusal appears under the control, and the rows below make room for it.
+  const giveTo = await page.evaluate(() => document.querySelector('#people li:last-child button[aria-label^="Give stick to"]')?.getAttribute('aria-label')
+    || [...document.querySelectorAll('#people button[aria-label^="Give stick to"]')].at(-2)?.getAttribute('aria-label'));
+  assert.ok(giveTo, 'a row offers "Give stick"');
+  await page.click(`#people button[aria-label="${giveTo}"]`);
+  await until(page, 'the refusal shows under the control', () => /just left/.test(document.querySelector('#people .refusal')?.textContent || ''));
+  await until(page, 'no row overlaps another', () => {
+    const rows = [...document.querySelectorAll('#people > li')].map((li) => li.getBoundingClientRect());
+    return rows.every((r, i) => i === 0 || r.top >= rows[i - 1].bottom - 1);
+  });
+
   // Up and Down go from a person's control to the same control of the next
   // person, drawing rows as they go; the row says where it is.
   await page.evaluate(() => { /** @type {HTMLElement} */ (document.getElementById('people')).scrollTop = 0; });

@@ -322,6 +322,7 @@ function largeRoom(total, first) {
   Object.assign(w.state, {
     participants: listed, participants_total: total, participants_more: listed.length < total,
     queue, stick: { holder, ends_at: 1792088520000, turn: 9 },
+    rooms: w.state.rooms.map((/** @type {any} */ r) => ({ ...r, messages: [] })),
   });
   return { model: fromWelcome(w), everyone, holder, queue };
 }
@@ -407,7 +408,8 @@ test('people events keep the count exact, listed or not', () => {
   everyone[380].hand = true; // as the server has it from now on
   applyEvent(m, { type: 'event', seq: 301, at: 1, kind: 'queue', queue: [...m.queue, everyone[380].id] });
   assert.equal(peopleCounts(m).handsUp, 3);
-  assert.deepEqual(unlistedNamed(m), [everyone[380].id]);
+  applyEvent(m, { type: 'event', seq: 302, at: 1, kind: 'said', room: 'main', msg: { id: 'm90', from: everyone[370].id, text: 'Hello', cw: null, at: 1 } });
+  assert.deepEqual(unlistedNamed(m).sort(), [everyone[370].id, everyone[380].id]);
   assert.match(composerBlock(m, 'main') || '', /^Person 250 has the talking stick/);
   // Paging to the end lists them, with their hand up.
   while (m.roster.more) applyPeoplePage(m, page(everyone, m.roster.after, 500), m.roster.after);
