@@ -254,7 +254,28 @@ function onEvent(p, e) {
       all = true;
     }
   }
-  if (all) renderAll(p);
+  if (!all) return;
+  // A large room's batches of arrivals and presence come ten times a second
+  // (and by the hundred when a resume replays them): they are drawn once
+  // per frame, and not at all while the tab is hidden.
+  if (changes.every((c) => c.what === 'people')) renderSoon(p);
+  else renderAll(p);
+}
+
+/** @type {WeakSet<Page>} pages with a redraw waiting for the next frame */
+const redrawing = new WeakSet();
+
+/**
+ * Redraws on the next frame (once however many ask).
+ * @param {Page} p
+ */
+function renderSoon(p) {
+  if (redrawing.has(p)) return;
+  redrawing.add(p);
+  requestAnimationFrame(() => {
+    redrawing.delete(p);
+    renderAll(p);
+  });
 }
 
 /**
