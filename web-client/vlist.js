@@ -269,9 +269,11 @@ export class VirtualList {
       const row = this.rows.get(el.dataset.vkey || '');
       if (row) el.style.top = `${this.offsets[row.index]}px`;
     }
-    // A row that had to move (the order changed) lost its focus: give it back.
-    if (!refocus && active instanceof HTMLElement && active !== list && active.isConnected && document.activeElement !== active) {
-      active.focus({ preventScroll: true });
+    // A row that had to move (the order changed) lost its focus: give it
+    // back. If its person is gone, the list itself takes it (never the body).
+    if (!refocus && active instanceof HTMLElement && active !== list && focusedKey && document.activeElement !== active) {
+      if (active.isConnected) active.focus({ preventScroll: true });
+      else list.focus({ preventScroll: true });
     }
     if (refocus) {
       const again = focusedControl ? refocus.querySelector(`[data-key="${CSS.escape(focusedControl)}"]`) : null;

@@ -202,6 +202,14 @@ test('"Who is here" with 5,000 people: a few rows in the page, quick, usable by 
   }
   assert.equal(tabbed, startPos + 38, 'Tab reaches the next person');
   assert.ok(await rowsInPage(page) <= MAX_ROWS);
+  // Their person is removed by a co-facilitator: focus goes to the list, not
+  // the page's body, and the count goes down.
+  await page.evaluate(() => {
+    const id = document.activeElement?.closest('li')?.getAttribute('data-person');
+    /** @type {any} */ (window).__fake.event({ kind: 'left', participant: id, reason: 'removed' });
+  });
+  await until(page, 'focus is on the list', () => document.activeElement?.id === 'people');
+  assert.equal(await page.locator('#people-heading').textContent(), 'Who is here (4,999)');
 
   // On a phone: the people part fills the screen and scrolls by itself.
   await page.setViewportSize(PHONE);
@@ -354,6 +362,9 @@ test('a participant among 5,000 on a phone: the same list without controls, by k
   assert.equal(await topRow(), before);
   await noSeriousAxeAtBothSizes(page, 'large room (participant, people)');
   await screenshots(page, 'large-room-participant');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await noSeriousAxeAtBothSizes(page, 'large room (participant, people, dark)');
+  await page.emulateMedia({ colorScheme: 'light' });
   assert.deepEqual(problems, []);
   await ctx.close();
 });
