@@ -393,7 +393,7 @@ async fn joins_that_never_arrive_stop_holding_places() {
     // One person arrives; two squatters join over HTTP and never connect.
     let (_, arrived) = app.join(&session, "Ana").await;
     let _ana = support::ws::Client::connect(app.addr, &session, &arrived).await;
-    app.join(&session, "Squat1").await;
+    let (_, squatter) = app.join(&session, "Squat1").await;
     app.join(&session, "Squat2").await;
     let (s, b) = join_with(&app, &client(), &session, "Real person").await;
     assert_eq!(
@@ -408,6 +408,19 @@ async fn joins_that_never_arrive_stop_holding_places() {
     assert_eq!(card["joined"], 1, "expired holds no longer count");
     let (s, b) = join_with(&app, &client(), &session, "Real person").await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (s, b) = join_with(&app, &client(), &session, "Another").await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    // The session is full again: a squatter who turns up late does not
+    // take a place that was given to someone else.
+    let mut late = support::ws::open(app.addr, &session).await;
+    support::ws::send_text(
+        &mut late,
+        json!({"type": "hello", "token": squatter}).to_string(),
+    )
+    .await;
+    assert_eq!(support::ws::close_code(&mut late).await, Some(4001));
+    let (_, card) = app.get(&format!("/api/sessions/{session}"), None).await;
+    assert_eq!(card["joined"], 3);
 }
 
 #[tokio::test]

@@ -25,10 +25,33 @@ use crate::store::{AuditEntry, ParticipantRecord, SessionRecord};
 
 /// Notes a participant's first socket, so their join keeps its place for
 /// good (the WebSocket handshake calls this once the token is accepted).
-/// A store failure is logged, never fatal: the person is let in.
-pub async fn note_arrival(state: &AppState, participant: &ParticipantRecord) {
+/// `false` when the join's hold ran out and the session filled up meanwhile
+/// (the place was given to someone else: they must join again). A store
+/// failure is logged, never fatal: the person is let in.
+pub async fn note_arrival(
+    state: &AppState,
+    session: &SessionRecord,
+    participant: &ParticipantRecord,
+) -> bool {
     if participant.arrived_at.is_some() {
-        return;
+        return true;
+    }
+    let held_since = state.now_ms() - i64::from(state.settings.join_hold_secs) * 1000;
+    if participant.joined_at <= held_since {
+        // Their place is no longer counted: take it back only if there is room.
+        let full = async {
+            let group = state.store.group(&session.group_id).await?;
+            let taken = state
+                .store
+                .count_participants(&session.id, held_since)
+                .await?;
+            Ok::<_, crate::store::StoreError>(group.is_some_and(|g| taken >= g.capacity))
+        };
+        match full.await {
+            Ok(true) => return false,
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, session = %session.id, "could not count places"),
+        }
     }
     if let Err(e) = state
         .store
@@ -37,6 +60,7 @@ pub async fn note_arrival(state: &AppState, participant: &ParticipantRecord) {
     {
         tracing::error!(error = %e, participant = %participant.id, "could not note an arrival");
     }
+    true
 }
 
 async fn own_session(

@@ -188,7 +188,9 @@ async fn authenticate(
             if p.removed {
                 return Err((close::REMOVED, "removed"));
             }
-            crate::api::participants::note_arrival(state, &p).await;
+            if !crate::api::participants::note_arrival(state, &record, &p).await {
+                return Err((close::BAD_HELLO, "place given up"));
+            }
             Identity {
                 id: MemberId::new(p.id),
                 name: p.name.into(),
