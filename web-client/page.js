@@ -51,6 +51,8 @@ import { h } from './render.js';
  * @property {Set<string>} peopleAsking  who has an open help request (for the rows of "Who is here")
  * @property {{model: Model, after: string | null} | null} peopleLoading  the page of people on the way
  * @property {number} peopleRetryAt  when to ask for people again after a refusal (ms, 0: now)
+ * @property {boolean} lookingUp  a lookup of named but unlisted people is on the way
+ * @property {Set<string>} lookedUp  ids already looked up (asked once each)
  * @property {Record<string, HTMLElement>} el
  * @property {() => void} rerender  redraws everything but the logs
  * @property {(what: string) => void} focusAfter  after an action, moves focus to the control that makes sense once it appears

@@ -8,8 +8,8 @@
 //! people only the rows in view are in the page. Its counters come from the
 //! model (`peopleCounts`), never from the rows. In a large room the model
 //! lists people a page at a time: the next page is asked for when the end
-//! of the list comes into view, with "Show more people", or (for a
-//! facilitator) when someone is named who is not listed yet.
+//! of the list comes into view or with "Show more people"; someone an event
+//! names who is not listed yet is looked up by id (`people` with `ids`).
 
 import { queuePlace, openHelpRequests, peopleCounts, peopleInOrder, unlistedNamed, cannotGiveStick } from './queries.js';
 import { applyPeoplePage } from './state.js';
@@ -92,8 +92,35 @@ export function renderPeople(p) {
   more.textContent = p.peopleLoading ? 'Loading more people…' : 'Show more people';
   more.setAttribute('aria-describedby', 'people-summary');
   p.peopleList?.update(peopleInOrder(model, p.peopleAsking), c.total);
-  // A facilitator needs the names of those who call on them.
-  if (facilitator && !p.peopleLoading && unlistedNamed(model).length) void loadMorePeople(p);
+  // Everyone on screen gets a name: people an event named but the page
+  // has not listed are looked up by id (a large room).
+  if (unlistedNamed(model).length) void lookUpNamed(p);
+}
+
+/** Ids one lookup asks for at most (the server's limit). */
+const LOOKUP_MAX = 100;
+
+/**
+ * Asks the server for the people the screen names but the model does not
+ * list (`people` with `ids`), each id once; they arrive through `peoplePage`.
+ * @param {Page} p
+ * @returns {Promise<void>}
+ */
+export async function lookUpNamed(p) {
+  const model = p.model;
+  if (!model || p.lookingUp || p.over) return;
+  const ids = unlistedNamed(model).filter((id) => !p.lookedUp.has(id)).slice(0, LOOKUP_MAX);
+  if (!ids.length) return;
+  for (const id of ids) p.lookedUp.add(id);
+  p.lookingUp = true;
+  try {
+    await p.conn.send('people', { ids });
+  } catch {
+    // Refused (rate limited, say): those names stay "Someone" for now.
+  } finally {
+    p.lookingUp = false;
+  }
+  if (p.model === model && !p.over) p.rerender();
 }
 
 /**

@@ -58,6 +58,7 @@ export function enterSession(sessionId, card, token, exits) {
     drafts: loadDrafts(sessionId), dmWith: null, readDms: new Set(), earlierLoading: new Set(), refusals: new Map(),
     helpShown: '', wasOnline: false, over: false, ticker: null, el: {},
     peopleList: null, peopleAsking: new Set(), peopleLoading: null, peopleRetryAt: 0,
+    lookingUp: false, lookedUp: new Set(),
     conn: /** @type {any} */ (null),
     rerender: () => renderAll(p),
     focusAfter: (what) => {

@@ -99,12 +99,15 @@ pub enum Command {
         text: UserText,
     },
     /// **Addition**: more of the people of a large room than the welcome
-    /// listed, in the order they first came, after `after`.
+    /// listed, in the order they first came, after `after`; or, with `ids`,
+    /// exactly those people (a client resolving names an event used).
     People {
         #[serde(default)]
         after: Option<MemberId>,
         #[serde(default)]
         limit: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ids: Option<Vec<MemberId>>,
     },
     /// **Addition**: older messages of a room than the welcome held.
     History {
@@ -327,7 +330,10 @@ impl fmt::Debug for Command {
                 .field("room", room)
                 .field("before", before)
                 .field("limit", limit),
-            Command::People { after, limit } => d.field("after", after).field("limit", limit),
+            Command::People { after, limit, ids } => d
+                .field("after", after)
+                .field("limit", limit)
+                .field("ids", ids),
             Command::Mute { participant, on } => {
                 d.field("participant", participant).field("on", on)
             }

@@ -68,6 +68,14 @@ export function fakeLargeRoom(o) {
       /** @type {any} */ (window).__fake.timings.welcome = ms;
       return;
     }
+    if (cmd.type === 'people' && Array.isArray(cmd.ids)) {
+      // A lookup by id: exactly those people, as the server answers it.
+      const found = cmd.ids.filter((id) => index.has(id)).map((id) => roster[index.get(id)]);
+      deliver({ type: 'people', ref: cmd.ref, participants: found, more: false });
+      /** @type {any} */ (window).__fake.lookups.push(cmd.ids);
+      deliver({ type: 'ack', ref: cmd.ref });
+      return;
+    }
     if (cmd.type === 'people') {
       const start = cmd.after ? (index.get(cmd.after) ?? -1) + 1 : 0;
       if (cmd.after && !index.has(cmd.after)) {
@@ -121,7 +129,7 @@ export function fakeLargeRoom(o) {
   }
   /** @type {any} */ (window).WebSocket = FakeSocket;
   /** @type {any} */ (window).__fake = {
-    sent, roster, timings: { welcome: 0, pages: /** @type {number[]} */ ([]) }, event,
+    sent, roster, lookups: /** @type {string[][]} */ ([]), timings: { welcome: 0, pages: /** @type {number[]} */ ([]) }, event,
     /** Sends one event and says how long the page took to take it in, synchronously and to the next frame. */
     timed: (/** @type {any} */ e) => new Promise((resolve) => {
       const t0 = performance.now();

@@ -606,8 +606,11 @@ impl SessionState {
                 before,
                 limit,
             } => page = Some(self.history(&room, before.as_ref(), limit)?),
-            Command::People { after, limit } => {
-                people = Some(self.people_page(after.as_ref(), limit)?)
+            Command::People { after, limit, ids } => {
+                people = Some(match ids {
+                    Some(ids) => self.people_by_id(&ids)?,
+                    None => self.people_page(after.as_ref(), limit)?,
+                })
             }
             Command::Start => self.start(now, me, &mut out)?,
             Command::Pause { on, note } => {

@@ -129,7 +129,9 @@ fn command() -> impl Strategy<Value = Command> {
             .prop_map(|(room, before, limit)| Command::History { room, before, limit }),
         2 => (1u32..6).prop_map(|n| Command::MarkSeen { item: ItemId::new(format!("i{n}")) }),
         1 => (proptest::option::of(person()), proptest::option::of(0u32..4))
-            .prop_map(|(after, limit)| Command::People { after, limit }),
+            .prop_map(|(after, limit)| Command::People { after, limit, ids: None }),
+        1 => proptest::collection::vec(person(), 0..3)
+            .prop_map(|ids| Command::People { after: None, limit: None, ids: Some(ids) }),
         1 => note().prop_map(|note| Command::NeedHelp { note }),
         3 => Just(Command::Start),
         3 => (any::<bool>(), note()).prop_map(|(on, note)| Command::Pause { on, note }),

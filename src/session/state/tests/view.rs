@@ -169,6 +169,20 @@ fn a_large_room_lists_a_first_page_of_people_and_pages_the_rest() {
         h.err("p9", json!({"type":"people","after":"nobody"})),
         ErrorCode::NotFound
     );
+    // Looking people up by id: exactly those still here, in the order asked.
+    let cmd = json!({"type":"people","ids":["p7","nobody","p4"]});
+    let found =
+        h.s.apply(h.now, "p9", serde_json::from_value(cmd).unwrap())
+            .unwrap()
+            .people
+            .unwrap();
+    let ids: Vec<&str> = found.participants.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["p7", "p4"]);
+    let many: Vec<String> = (0..101).map(|i| format!("x{i}")).collect();
+    assert_eq!(
+        h.err("p9", json!({"type":"people","ids":many})),
+        ErrorCode::BadRequest
+    );
     // A small room lists everyone.
     let small = H::lobby();
     let v = serde_json::to_value(small.s.view("p1")).unwrap();
