@@ -10,8 +10,10 @@
 # Environment:
 #   FUZZ_TARGETS    targets to run (default: protocol http schedule state)
 #   FUZZ_SANITIZER  cargo fuzz -s value (default: none; "address" for ASan)
-#   FUZZ_MERGE=1    afterwards merge what the run found into fuzz/corpus/<target>
-#                   (libFuzzer -merge=1 keeps only inputs that add coverage)
+#   FUZZ_MERGE=1    afterwards re-minimize fuzz/corpus/<target> with what the
+#                   run found (libFuzzer -set_cover_merge=1: a small set with
+#                   every feature of both); the hand-made seed-* and the
+#                   regress-* files (fixed crashes) are always kept as they are
 # Runs on the stable toolchain: cargo fuzz needs nightly-only flags, which
 # RUSTC_BOOTSTRAP=1 unlocks.
 set -euo pipefail
@@ -39,6 +41,7 @@ for t in $targets; do
     dict=()
     [ -f "dict/$t.dict" ] && dict=("-dict=dict/$t.dict")
     echo "fuzz: $t for ${secs} s" >&2
+    t0=$(date +%s)
     if cargo fuzz run -s "$sanitizer" "$t" "runs/$t/corpus" "corpus/$t" -- \
         -max_total_time="$secs" -timeout=20 -print_final_stats=1 "${dict[@]}" \
         >"runs/$t.log" 2>&1; then
@@ -47,12 +50,28 @@ for t in $targets; do
         outcome="FAILED (see fuzz/runs/$t.log and fuzz/artifacts/$t/)"
         status=1
     fi
+    ran=$(($(date +%s) - t0))
     stats=$(grep -E '^#[0-9]+' "runs/$t.log" | tail -n 1 || true)
     execs=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "runs/$t.log" | grep -oE '[0-9]+$' || echo "?")
-    summary+=("$t: $outcome; ${secs} s, ${execs} executions; last: ${stats}")
+    summary+=("$t: $outcome; ran ${ran} s, ${execs} executions; last: ${stats}")
     if [ "${FUZZ_MERGE:-0}" = 1 ] && [ "$outcome" = ok ]; then
-        cargo fuzz run -s "$sanitizer" "$t" "corpus/$t" "runs/$t/corpus" -- -merge=1 \
-            >"runs/$t.merge.log" 2>&1
+        merged="runs/$t/merged"
+        rm -rf "$merged" && mkdir -p "$merged"
+        if ! "target/x86_64-unknown-linux-gnu/release/$t" -set_cover_merge=1 -timeout=20 \
+            "$merged" "corpus/$t" "runs/$t/corpus" >"runs/$t.merge.log" 2>&1; then
+            echo "fuzz: merging $t failed; corpus/$t unchanged (runs/$t.merge.log)" >&2
+            status=1
+            continue
+        fi
+        find "corpus/$t" -type f ! -name 'seed-*' ! -name 'regress-*' -delete
+        # libFuzzer names its files by their SHA-1: skip the kept ones.
+        kept=$(find "corpus/$t" -type f -exec sha1sum {} + | cut -d' ' -f1)
+        for f in "$merged"/*; do
+            [ -e "$f" ] || continue
+            grep -qx "$(basename "$f")" <<<"$kept" || cp "$f" "corpus/$t/"
+        done
+        echo "fuzz: corpus/$t now $(find "corpus/$t" -type f | wc -l) files," \
+            "$(du -sb "corpus/$t" | cut -f1) bytes" >&2
     fi
 done
 printf '%s\n' "${summary[@]}"

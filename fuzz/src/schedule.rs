@@ -6,8 +6,9 @@
 //! Checks: nothing panics; an accepted start lies in the years 2000–2200;
 //! lengths and counts are accepted exactly inside their documented ranges;
 //! `weekly` gives `count` occurrences, each `minutes` long, a civil week
-//! apart in the group's zone and at the same local time of day unless that
-//! time does not exist on that day (a clock change gap); `rfc3339` reads
+//! apart in the group's zone at the same local time of day (a local time
+//! that does not exist, in a clock change gap or a skipped day, moves
+//! forward by the gap's length); `rfc3339` reads
 //! back to the same instant. The calendar: every line ends with CRLF, no
 //! physical line exceeds 75 octets or holds a control character, folding
 //! undoes to the logical lines, those lines are exactly the documented
@@ -169,23 +170,25 @@ fn check_weekly(start: Timestamp, zone: &TimeZone, minutes: i64, count: i64, tim
         let local = Timestamp::from_millisecond(begins)
             .expect("an occurrence is a valid instant")
             .to_zoned(zone.clone());
+        // The same local time a civil week on; a local time that does not
+        // exist that day (a gap: clocks going forward, or a skipped day)
+        // moves forward by the gap's length.
         let date = first
             .date()
             .checked_add(Span::new().weeks(k as i64))
             .expect("the date of a week within range");
-        assert_eq!(local.date(), date, "occurrence {k} is not a civil week on");
-        if local.time() != first.time() {
-            let wanted = DateTime::from_parts(date, first.time());
-            assert!(
-                matches!(
-                    zone.to_ambiguous_zoned(wanted).offset(),
-                    AmbiguousOffset::Gap { .. }
-                ),
-                "occurrence {k} moved to {} although {} exists",
-                local.time(),
-                first.time()
-            );
-        }
+        let wanted = DateTime::from_parts(date, first.time());
+        let expected = match zone.to_ambiguous_zoned(wanted).offset() {
+            AmbiguousOffset::Gap { before, after } => wanted
+                .checked_add(Span::new().seconds(after.seconds() - before.seconds()))
+                .expect("a gap within range"),
+            _ => wanted,
+        };
+        assert_eq!(
+            local.datetime(),
+            expected,
+            "occurrence {k} is not a civil week on"
+        );
         for ms in [begins, ends] {
             let text = rfc3339(ms);
             let back: Timestamp = text.parse().expect("rfc3339 reads back");
@@ -278,11 +281,7 @@ fn check_calendar(calendar: &str, name: &str, events: &[ics::Event], now: i64) {
         })
         .collect();
     let mut lines = properties.into_iter();
-    let mut expect = |property: &str| {
-        let (p, value) = lines.next().expect("the calendar ends early");
-        assert_eq!(p, property, "property out of order");
-        value
-    };
+    let mut expect = |property: &str| next_property(&mut lines, property);
     assert_eq!(expect("BEGIN"), "VCALENDAR");
     assert_eq!(expect("VERSION"), "2.0");
     expect("PRODID");
@@ -314,8 +313,17 @@ fn check_calendar(calendar: &str, name: &str, events: &[ics::Event], now: i64) {
         assert_eq!(expect("END"), "VEVENT");
     }
     assert_eq!(expect("END"), "VCALENDAR");
-    drop(expect);
     assert!(lines.next().is_none(), "lines after the end");
+}
+
+/// The value of the next logical line, which must be `property`.
+fn next_property<'a>(
+    lines: &mut impl Iterator<Item = (&'a str, &'a str)>,
+    property: &str,
+) -> &'a str {
+    let (p, value) = lines.next().expect("the calendar ends early");
+    assert_eq!(p, property, "property out of order");
+    value
 }
 
 fn check_fold(text: &str) {
