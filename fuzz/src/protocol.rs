@@ -7,7 +7,9 @@
 //! serializes, and the serialized form decodes to the same command (with its
 //! `ref` too); its `type` is the frame's; its `Debug` depends on the length
 //! of what people wrote, never on the words; a refused frame gets a message,
-//! and the `ref` it echoes is the frame's own.
+//! the `ref` it echoes is the frame's own, it never quotes a value sent
+//! (but the `type`), and it is called an unknown command only when its
+//! `type` is not one.
 
 use peercircle::protocol::{parse_command, parse_hello, Command, Hello};
 use serde_json::Value;
@@ -91,7 +93,43 @@ fn check_command(text: &str) {
                 let frame: Value = serde_json::from_str(text).expect("a ref comes from JSON");
                 assert_eq!(frame["ref"].as_str(), Some(reference.as_str()));
             }
+            if let Ok(frame) = serde_json::from_str::<Value>(text) {
+                let mut sent = Vec::new();
+                strings(&frame, &mut sent);
+                for value in sent {
+                    let quoted = serde_json::to_string(value).expect("a string serializes");
+                    let shown = format!("\"{value}\"");
+                    assert!(
+                        frame["type"] == *value
+                            || !(malformed.message.contains(&quoted)
+                                || malformed.message.contains(&shown)),
+                        "the refusal repeats a value sent: {}",
+                        malformed.message
+                    );
+                }
+            }
+            if malformed
+                .message
+                .ends_with("is not a command this server knows.")
+            {
+                let frame: Value = serde_json::from_str(text).expect("a type comes from JSON");
+                let kind = frame["type"].as_str().expect("an unknown type is a string");
+                assert!(
+                    !Command::TYPES.contains(&kind),
+                    "`{kind}` is a command, yet the frame was refused as an unknown one"
+                );
+            }
         }
+    }
+}
+
+/// Every string value in `v` (not the keys).
+fn strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+    match v {
+        Value::String(s) => out.push(s),
+        Value::Array(items) => items.iter().for_each(|i| strings(i, out)),
+        Value::Object(fields) => fields.values().for_each(|i| strings(i, out)),
+        _ => {}
     }
 }
 
