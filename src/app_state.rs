@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::SharedClock;
-use crate::ratelimit::AddressLimiter;
+use crate::ratelimit::{AddressLimiter, HashGate};
 use crate::session::Registry;
 use crate::settings::Settings;
 use crate::store::Store;
@@ -20,8 +20,12 @@ pub struct AppState {
     pub sessions: Arc<Registry>,
     pub login_limiter: Arc<AddressLimiter>,
     pub join_limiter: Arc<AddressLimiter>,
+    /// Bounds the password hashing of login and access codes.
+    pub hashing: Arc<HashGate>,
     /// The public base URL, e.g. `http://127.0.0.1:8080`.
     pub base_url: Arc<str>,
+    /// The address the listener is bound to (the real port, also in tests).
+    pub bound: std::net::SocketAddr,
     /// Fires once when the server shuts down.
     pub shutdown: CancellationToken,
     /// Where "now" comes from (the wall clock; tokio's clock in tests).

@@ -2,6 +2,11 @@
 //! a facilitator, a group with a real-sounding agreement, a session open
 //! now and four weekly sessions after it, so that a newcomer can try
 //! everything at once. Created once: a second start creates nothing.
+//!
+//! The known demo password is used only when the server listens on
+//! loopback (nobody else can reach it). On any other address the demo
+//! facilitator gets a random password, printed once in the start banner and
+//! never stored in clear or logged.
 
 use crate::app_state::AppState;
 use crate::domain::schedule;
@@ -50,16 +55,26 @@ impl DemoInfo {
     }
 }
 
+/// The demo facilitator's password: the known one on loopback, else random.
+fn demo_password(listen: std::net::IpAddr) -> String {
+    if listen.is_loopback() {
+        DEMO_PASSWORD.to_string()
+    } else {
+        crate::auth::new_token()
+    }
+}
+
 /// Creates the demo when the store is empty; `None` when it was not.
 pub async fn ensure_demo(state: &AppState) -> anyhow::Result<Option<DemoInfo>> {
     if !state.store.is_empty().await? {
         return Ok(None);
     }
+    let password = demo_password(state.bound.ip());
     let facilitator = crate::api::facilitators::add_facilitator(
         state.store.as_ref(),
         DEMO_EMAIL,
         DEMO_NAME,
-        DEMO_PASSWORD,
+        &password,
     )
     .await?;
     let input = GroupInput {
@@ -88,8 +103,26 @@ pub async fn ensure_demo(state: &AppState) -> anyhow::Result<Option<DemoInfo>> {
     tracing::info!(group = %group.id, session = %first.id, "demo created");
     Ok(Some(DemoInfo {
         email: DEMO_EMAIL.into(),
-        password: DEMO_PASSWORD.into(),
+        password,
         group_id: group.id,
         session_id: first.id.clone(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_known_password_is_for_loopback_only() {
+        assert_eq!(
+            demo_password("127.0.0.1".parse().expect("ip")),
+            DEMO_PASSWORD
+        );
+        assert_eq!(demo_password("::1".parse().expect("ip")), DEMO_PASSWORD);
+        let open = demo_password("0.0.0.0".parse().expect("ip"));
+        assert_ne!(open, DEMO_PASSWORD);
+        assert!(open.len() >= 40, "a 256-bit random password");
+        assert_ne!(open, demo_password("192.168.1.2".parse().expect("ip")));
+    }
 }

@@ -21,6 +21,13 @@ pub enum ApiError {
     /// 403: not allowed (wrong group, banned, wrong access code).
     #[error("{0}")]
     Forbidden(String),
+    /// 403 with a machine-readable `reason` beside the code (addition): a
+    /// join refused because of a ban or the access code.
+    #[error("{message}")]
+    ForbiddenBecause {
+        reason: &'static str,
+        message: String,
+    },
     /// 404: no such thing (or not yours to see).
     #[error("{0}")]
     NotFound(String),
@@ -30,6 +37,12 @@ pub enum ApiError {
     /// 429: too many attempts from this address.
     #[error("{0}")]
     RateLimited(String),
+    /// 503 with `Retry-After`: the server is busy (every hashing slot taken).
+    #[error("{message}")]
+    Busy {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// 500: a fault on our side; details go to the log, not the client.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -59,10 +72,11 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::ForbiddenBecause { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -72,10 +86,11 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => "bad_request",
             Self::Unauthorized(_) => "unauthorized",
-            Self::Forbidden(_) => "forbidden",
+            Self::Forbidden(_) | Self::ForbiddenBecause { .. } => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::Conflict { code, .. } => code,
             Self::RateLimited(_) => "rate_limited",
+            Self::Busy { .. } => "unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -91,11 +106,26 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        (
-            status,
-            Json(json!({"error": {"code": self.code(), "message": message}})),
-        )
-            .into_response()
+        let body = match &self {
+            Self::ForbiddenBecause { reason, .. } => {
+                Json(json!({"error": {"code": self.code(), "message": message, "reason": reason}}))
+            }
+            _ => Json(json!({"error": {"code": self.code(), "message": message}})),
+        };
+        match &self {
+            Self::Busy {
+                retry_after_secs, ..
+            } => (
+                status,
+                [(
+                    axum::http::header::RETRY_AFTER,
+                    retry_after_secs.to_string(),
+                )],
+                body,
+            )
+                .into_response(),
+            _ => (status, body).into_response(),
+        }
     }
 }
 

@@ -10,7 +10,9 @@
 //! - [`app_state`]: [`app_state::AppState`], what handlers and connection tasks share.
 //! - [`clock`]: where "now" comes from (tokio's pausable clock in tests).
 //! - [`startup`]: [`startup::Application`] binds, builds the router and runs
-//!   until shut down; `main.rs` only parses the command line.
+//!   until shut down; `main.rs` only parses the command line. [`serve`] is
+//!   its accept loop (HTTP timeouts, per-address connection cap).
+//! - [`origin`]: which pages may open a WebSocket.
 //!
 //! Privacy rule for every module: never log message text or display names.
 
@@ -22,8 +24,10 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod ics;
+pub mod origin;
 pub mod protocol;
 pub mod ratelimit;
+pub mod serve;
 pub mod session;
 pub mod settings;
 pub mod startup;

@@ -21,6 +21,7 @@ struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Database URL (overrides PEERCIRCLE_DATABASE), e.g. sqlite://./data/peercircle.db
+    /// or postgres://peercircle@db.example.org/peercircle
     #[arg(long, global = true, value_name = "URL")]
     database: Option<String>,
     #[command(subcommand)]
@@ -90,8 +91,12 @@ async fn main() -> anyhow::Result<()> {
             serve(settings).await
         }
         Command::Migrate => {
-            peercircle::store::sqlite::SqliteStore::connect(&settings.database).await?;
-            println!("The database at {} is up to date.", settings.database);
+            let store = peercircle::store::connect(&settings.database).await?;
+            store.close().await;
+            println!(
+                "The database at {} is up to date.",
+                peercircle::store::redact_url(&settings.database)
+            );
             Ok(())
         }
         Command::Facilitator {
@@ -112,11 +117,16 @@ async fn main() -> anyhow::Result<()> {
                 anyhow::ensure!(first == again, "the two passwords differ");
                 first
             };
-            let store = peercircle::store::sqlite::SqliteStore::connect(&settings.database).await?;
-            let f =
-                peercircle::api::facilitators::add_facilitator(&store, &email, &name, &password)
-                    .await
-                    .context("could not add the facilitator")?;
+            let store = peercircle::store::connect(&settings.database).await?;
+            let added = peercircle::api::facilitators::add_facilitator(
+                store.as_ref(),
+                &email,
+                &name,
+                &password,
+            )
+            .await;
+            store.close().await;
+            let f = added.context("could not add the facilitator")?;
             println!("Added facilitator {} ({}).", f.name, f.id);
             Ok(())
         }

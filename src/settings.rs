@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 pub struct Settings {
     /// Address and port to listen on.
     pub listen: SocketAddr,
-    /// Database URL. `sqlite://PATH` (the folder is created).
+    /// Database URL: `sqlite://PATH` (the folder is created) or
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (the database must exist).
     pub database: String,
     /// Create a demo facilitator, group and open session on an empty database.
     pub demo: bool,
@@ -71,10 +72,20 @@ pub struct Settings {
     pub login_per_minute: u32,
     /// Joins allowed per client address per minute.
     pub join_per_minute: u32,
-    /// Rate-limit login and join from loopback addresses too. Off by default
-    /// so that load tests and a local proxy are not throttled; behind a proxy
-    /// on the same host set `trust_forwarded_for` so real addresses are limited.
+    /// Rate-limit login and join from loopback addresses too (on by default:
+    /// a proxy on the same host must not make everyone unthrottled). Load
+    /// tests that join thousands of people from 127.0.0.1 turn it off.
     pub rate_limit_loopback: bool,
+    /// Password hashes (argon2, about 19 MiB each) computed at once, for
+    /// login and access codes. 0: one per CPU core.
+    pub hash_concurrency: usize,
+    /// Milliseconds a login or join waits for a free hashing slot before it
+    /// is answered 503 with `Retry-After`.
+    pub hash_wait_ms: u32,
+    /// Seconds a place taken by a join is held until that person's first
+    /// socket arrives; after that an un-arrived join no longer counts
+    /// toward the group's capacity.
+    pub join_hold_secs: u32,
     /// Hours a facilitator's login token stays valid.
     pub login_token_hours: u32,
     /// WebSocket read/write buffer size in bytes (small keeps idle sockets cheap).
@@ -87,6 +98,20 @@ pub struct Settings {
     pub log: String,
     /// Trust `X-Forwarded-For` for the client address (only behind your own proxy).
     pub trust_forwarded_for: bool,
+    /// With `trust_forwarded_for`: how many proxies of yours stand in front of
+    /// the server. The client address is that many entries from the right
+    /// end of `X-Forwarded-For` (the entries your proxies appended), never
+    /// the client-supplied leftmost one.
+    pub trusted_proxies: u32,
+    /// Seconds a client may take to send a request's headers (from its first
+    /// byte; also bounds a new connection's first request). Beyond: closed.
+    pub http_header_timeout_secs: u32,
+    /// Seconds an HTTP keep-alive connection may sit idle between requests.
+    pub http_idle_timeout_secs: u32,
+    /// Open HTTP connections allowed per client address (the TCP peer: your
+    /// proxy's address when behind one). Upgraded WebSockets do not count.
+    /// 0: no limit.
+    pub http_connections_per_address: usize,
     /// Each of `react`, `hand`, `pass`, `dm` and `history` allowed per
     /// participant per `command_rate_window_secs`.
     pub command_rate_count: u32,
@@ -111,6 +136,15 @@ pub struct Settings {
     pub snapshot_events: u32,
     /// Seconds a write to a socket may take before the socket is dropped.
     pub write_timeout_secs: u32,
+    /// Above this many people a session is a large room: arrivals and
+    /// presence changes go out batched (`people` events) and the welcome
+    /// lists a first page of people.
+    pub large_room: usize,
+    /// People on the first page of a large room's welcome, besides the
+    /// facilitators, the holder, the queue and the viewer.
+    pub welcome_people: usize,
+    /// Milliseconds a large room gathers arrivals before one `people` event.
+    pub people_batch_ms: u64,
 }
 
 impl Default for Settings {
@@ -143,13 +177,20 @@ impl Default for Settings {
             refs_remembered: 256,
             login_per_minute: 10,
             join_per_minute: 30,
-            rate_limit_loopback: false,
+            rate_limit_loopback: true,
+            hash_concurrency: 0,
+            hash_wait_ms: 2_000,
+            join_hold_secs: 120,
             login_token_hours: 12,
             ws_buffer_bytes: 4096,
             max_connections: 50_000,
             shutdown_grace_secs: 5,
             log: "info".into(),
             trust_forwarded_for: false,
+            trusted_proxies: 1,
+            http_header_timeout_secs: 10,
+            http_idle_timeout_secs: 60,
+            http_connections_per_address: 64,
             command_rate_count: 20,
             command_rate_window_secs: 10,
             signal_rate_count: 6,
@@ -160,6 +201,9 @@ impl Default for Settings {
             snapshot_secs: 2,
             snapshot_events: 50,
             write_timeout_secs: 10,
+            large_room: 200,
+            welcome_people: 100,
+            people_batch_ms: 100,
         }
     }
 }
@@ -246,6 +290,9 @@ impl Settings {
             log: "warn".into(),
             login_per_minute: 1000,
             join_per_minute: 1000,
+            // Tests join many people from 127.0.0.1; the rate-limit tests
+            // turn this back on.
+            rate_limit_loopback: false,
             ..Settings::default()
         }
     }

@@ -1,28 +1,31 @@
-//! Building and running the server: [`Application::build`] opens the store,
-//! runs migrations, creates the demo when asked, binds the listener (port 0
-//! in tests) and assembles the router; [`Application::run_until_stopped`]
-//! serves until the shutdown token fires (SIGTERM / ctrl-c in `main`).
+//! Building and running the server: [`Application::build`] takes the
+//! database lock (one server per SQLite file), opens the store, runs
+//! migrations, creates the demo when asked, binds the listener (port 0 in
+//! tests) and assembles the router with its security headers;
+//! [`Application::run_until_stopped`] serves (through [`crate::serve`]: HTTP
+//! timeouts and a per-address connection cap) until the shutdown token
+//! fires (SIGTERM / ctrl-c in `main`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app_state::AppState;
 use crate::clock::SharedClock;
-use crate::ratelimit::AddressLimiter;
+use crate::ratelimit::{AddressLimiter, HashGate};
 use crate::session::Registry;
 use crate::settings::Settings;
-use crate::store::sqlite::SqliteStore;
-use crate::store::Store;
+use crate::store::sqlite::{lock_database, DatabaseLock};
+use crate::store::{Backend, Store};
 
 /// What the demo created on first start, for the start-up banner.
 pub use crate::demo::DemoInfo;
@@ -34,6 +37,8 @@ pub struct Application {
     router: Router,
     state: AppState,
     demo: Option<DemoInfo>,
+    /// Held until the server stops: no second server on this database.
+    _lock: Option<DatabaseLock>,
 }
 
 impl Application {
@@ -49,7 +54,12 @@ impl Application {
         settings: Settings,
         clock: SharedClock,
     ) -> anyhow::Result<Application> {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&settings.database).await?);
+        // One server per SQLite file; PostgreSQL is shared by design.
+        let lock = match Backend::of(&settings.database) {
+            Some(Backend::Sqlite) => lock_database(&settings.database)?,
+            _ => None,
+        };
+        let store: Arc<dyn Store> = crate::store::connect(&settings.database).await?;
         let listener = TcpListener::bind(settings.listen).await?;
         let bound: SocketAddr = listener.local_addr()?;
         let base_url: Arc<str> = settings.base_url(bound).into();
@@ -66,6 +76,10 @@ impl Application {
                 60_000,
                 !settings.rate_limit_loopback,
             )),
+            hashing: Arc::new(HashGate::new(
+                settings.hash_concurrency,
+                Duration::from_millis(settings.hash_wait_ms.into()),
+            )),
             sessions: Arc::new(Registry::new(
                 settings.clone(),
                 store.clone(),
@@ -75,6 +89,7 @@ impl Application {
             settings: settings.clone(),
             store,
             base_url,
+            bound,
             shutdown,
             clock,
         };
@@ -90,6 +105,7 @@ impl Application {
             router,
             state,
             demo,
+            _lock: lock,
         })
     }
 
@@ -116,35 +132,57 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let shutdown = self.state.shutdown.clone();
         let grace = Duration::from_secs(self.state.settings.shutdown_grace_secs.into());
-        // Small frames must not wait on Nagle and delayed ACKs.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not set TCP_NODELAY");
-            }
-        });
-        let serve = axum::serve(
-            listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { shutdown.cancelled().await });
-        let sessions = self.state.sessions.clone();
-        let result = serve.await;
-        sessions.wait_closed(grace).await;
+        let limits = crate::serve::Limits::from_settings(&self.state.settings);
+        crate::serve::serve(self.listener, self.router, limits, shutdown).await;
+        self.state.sessions.wait_closed(grace).await;
         self.state.store.close().await;
-        result.map_err(Into::into)
+        drop(self._lock);
+        Ok(())
     }
 }
 
+/// The Content-Security-Policy of every response: only this server's own
+/// scripts, styles and sockets (the client has no inline script or style
+/// attribute), no plugins, and never inside a frame.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Security headers on every response (pages, API, errors), unless a
+/// handler set its own.
+fn security_headers(router: Router) -> Router {
+    let headers: [(HeaderName, &'static str); 6] = [
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (
+            HeaderName::from_static("permissions-policy"),
+            "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+        ),
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+    ];
+    headers.into_iter().fold(router, |router, (name, value)| {
+        router.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ))
+    })
+}
+
 fn router(state: AppState) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/readyz", get(readyz))
         .route("/ws", get(crate::ws::upgrade))
         .nest("/api", crate::api::router())
         .merge(crate::static_files::router())
         .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state);
+    security_headers(router)
 }
 
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {

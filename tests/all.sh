@@ -15,6 +15,10 @@ cargo fmt --all -- --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "PostgreSQL for the store conformance suite (started or installed when missing)"
+PEERCIRCLE_TEST_PG="$(bash tests/pg.sh)"
+export PEERCIRCLE_TEST_PG
+
 step "cargo test (unit, property and integration tests)"
 cargo test --workspace 2>&1 | tee /tmp/peercircle-cargo-test.log
 grep -E '^test result:' /tmp/peercircle-cargo-test.log | awk '{p+=$4; f+=$6} END {printf "cargo tests: %d passed, %d failed\n", p, f}'

@@ -1045,3 +1045,102 @@ async fn help_requests_are_seen_by_every_facilitator_and_summarised_after_the_en
         .await;
     assert_eq!(status.as_u16(), 401);
 }
+
+#[tokio::test]
+async fn a_session_this_node_loses_closes_its_sockets_to_resume_elsewhere() {
+    let r = room(app().await).await;
+    let record = r
+        .app
+        .store
+        .session(&r.session)
+        .await
+        .expect("store")
+        .expect("session");
+    // This node holds the session under lease token 7: the token is the epoch.
+    r.app
+        .state
+        .sessions
+        .start_owned(&record, peercircle::session::Lease { token: 7 });
+    let mut fac = r.facilitator().await;
+    assert_eq!(fac.epoch(), "e_7");
+    assert_eq!(
+        r.app.state.sessions.running(),
+        vec![(
+            r.session.clone(),
+            Some(peercircle::session::Lease { token: 7 })
+        )]
+    );
+    // The lease is lost: the socket closes with 1001 so the client resumes
+    // (on the node that owns the session now).
+    r.app.state.sessions.lost(&r.session);
+    assert_eq!(fac.closed_with().await, Some(1001));
+    assert!(r.app.state.sessions.running().is_empty());
+}
+
+#[tokio::test]
+async fn a_large_room_batches_arrivals_and_pages_its_people() {
+    let r = room(
+        common::spawn_app_with(|s| {
+            s.large_room = 3;
+            s.welcome_people = 2;
+            s.people_batch_ms = 100;
+        })
+        .await,
+    )
+    .await;
+    let mut fac = r.facilitator().await;
+    let mut people = Vec::new();
+    for name in ["Ana", "Ben", "Cat", "Dan", "Eve", "Fay"] {
+        people.push(r.participant(name).await.0);
+    }
+    // Past three people, arrivals come together in `people` events, never
+    // one `joined` to everyone per person.
+    let batch = fac
+        .wait_for("people", |e| {
+            e["people"]
+                .as_array()
+                .is_some_and(|p| p.iter().any(|x| x["name"] == "Fay"))
+        })
+        .await;
+    // The batch says how many people there are now (the facilitator and
+    // six), so a client that never listed some of them keeps an exact count.
+    assert_eq!(batch["participants_total"], 7);
+    let joined: Vec<&Value> = fac
+        .events
+        .iter()
+        .filter(|e| e["kind"] == "joined")
+        .collect();
+    assert!(joined.len() <= 3, "{} joined events", joined.len());
+    // A newcomer's welcome lists a first page and counts everyone.
+    let (late, _) = r.participant("Gil").await;
+    let state = &late.welcome["state"];
+    assert_eq!(state["participants_total"], 8);
+    assert_eq!(state["participants_more"], true);
+    assert!(state["participants"].as_array().expect("list").len() < 8);
+    // The rest come page by page.
+    let mut late = late;
+    let answer = late.cmd(json!({"type": "people", "limit": 100})).await;
+    assert_eq!(answer["type"], "ack");
+    let page = late.pages.pop().expect("a people frame before the ack");
+    assert_eq!(page["type"], "people");
+    assert_eq!(page["participants"].as_array().expect("list").len(), 8);
+    assert_eq!(page["more"], false);
+    let _ = &mut people;
+}
+
+#[tokio::test]
+async fn before_the_doors_open_the_card_stays_scheduled_even_with_a_facilitator_in() {
+    let app = app().await;
+    let (_, token) = app.facilitator("Fran").await;
+    let group = app.create_group(&token, json!({})).await;
+    let group_id = group["id"].as_str().expect("group id");
+    let later = common::in_minutes(60);
+    let session = app.create_session(&token, group_id, &later, 60).await;
+    let session = session["id"].as_str().expect("session id").to_string();
+    let _fac = Client::connect(app.addr, &session, &token).await;
+    let (_, card) = app.get(&format!("/api/sessions/{session}"), None).await;
+    assert_eq!(
+        card["phase"], "scheduled",
+        "joining is still refused: {card}"
+    );
+}

@@ -8,9 +8,9 @@
 
 /**
  * @typedef {{label: string, url: string}} SupportResource
- * @typedef {{id: string, group: {id?: string, name: string, description: string, agreement: string, support_resources: SupportResource[], timezone?: string, has_access_code?: boolean}, starts_at: string, ends_at: string, phase: string, facilitators: string[], capacity: number, joined: number, locked?: boolean}} SessionCard
+ * @typedef {{id: string, group: {id?: string, name: string, description: string, agreement: string, support_resources: SupportResource[], timezone?: string, has_access_code?: boolean}, starts_at: string, ends_at: string, doors_open_at?: string, phase: string, facilitators: string[], capacity: number, joined: number, locked?: boolean}} SessionCard
  * @typedef {{token: string, facilitator: {id: string, name: string, email?: string}}} LoginAnswer
- * @typedef {{id: string, name: string, description: string, agreement: string, timezone: string, capacity: number, has_access_code?: boolean, access_code?: string | null, support_resources: SupportResource[], facilitators?: Array<string | {id?: string, email?: string, name?: string}>, calendar_url?: string}} Group
+ * @typedef {{id: string, name: string, description: string, agreement: string, timezone: string, capacity: number, has_access_code?: boolean, access_code?: string | null, support_resources: SupportResource[], facilitators?: Array<string | {id?: string, email?: string, name?: string}>, calendar_url?: string, created_at?: string}} Group
  * @typedef {{name: string, description: string, agreement: string, timezone?: string, capacity?: number, access_code?: string, support_resources?: SupportResource[], facilitators?: string[]}} GroupInput
  * @typedef {{id: string, starts_at: string, ends_at: string, phase?: string, join_url?: string}} SessionTimes
  */
@@ -21,12 +21,14 @@ export class ApiError extends Error {
    * @param {number} status  HTTP status (0: the network failed)
    * @param {string} code  wire error code
    * @param {string} message  the server's sentence, if any
+   * @param {string} [reason]  what exactly was refused, when the server says (a refused join's `error.reason`)
    */
-  constructor(status, code, message) {
+  constructor(status, code, message, reason = '') {
     super(message || code);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
+    this.reason = reason;
   }
 }
 
@@ -58,7 +60,7 @@ async function call(method, path, body) {
   }
   if (!res.ok) {
     const err = data && data.error ? data.error : {};
-    throw new ApiError(res.status, String(err.code || statusCode(res.status)), String(err.message || ''));
+    throw new ApiError(res.status, String(err.code || statusCode(res.status)), String(err.message || ''), typeof err.reason === 'string' ? err.reason : '');
   }
   return data;
 }
@@ -199,6 +201,24 @@ export async function listSessions(group) {
  */
 export async function cancelSession(session) {
   await call('DELETE', `/api/sessions/${enc(session)}`);
+}
+
+/**
+ * @typedef {{id: string, name: string, role: string, turns: number, spoken_ms: number, breaks: number, removed: boolean}} SummaryPerson
+ * @typedef {{id: string, from: string, at: number, seen_by: string | null, seen_at: number | null}} SummaryHelp
+ * @typedef {{id: string, by: string, from: string, at: number, seen_by: string | null, seen_at: number | null}} SummaryReport
+ * @typedef {{session: {id: string, starts_at: string | number, ends_at: string | number, started_at: number | null, ended_at: number | null, live_ms: number, group: {id: string, name: string}}, people: SummaryPerson[], help_requests: SummaryHelp[], reports: SummaryReport[]}} SessionSummary
+ */
+
+/**
+ * What happened in a session, for its facilitators: who came, turns and
+ * time with the stick, breaks, help requests and reports and how soon they
+ * were seen. Never message text.
+ * @param {string} session
+ * @returns {Promise<SessionSummary>}
+ */
+export function sessionSummary(session) {
+  return call('GET', `/api/sessions/${enc(session)}/summary`);
 }
 
 /**

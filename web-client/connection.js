@@ -17,6 +17,8 @@ import { CLOSE } from './strings.js';
  * @typedef {{type: 'welcome', you: {id: string, name: string, role: string}, epoch: string, resumed: boolean, seq: number, state: any}} WelcomeFrame
  * @typedef {{type: 'event', seq: number, at: number, kind: string, [field: string]: any}} EventFrame
  * @typedef {{type: 'error', ref?: string, code: string, message?: string}} ErrorFrame
+ * @typedef {{type: 'history', ref?: string, room: string, messages: any[], more: boolean}} HistoryFrame
+ * @typedef {{type: 'people', ref?: string, participants: any[], more: boolean}} PeopleFrame
  * @typedef {'connecting' | 'online' | 'reconnecting' | 'closed'} LinkStatus
  * @typedef {'unauthorized' | 'removed' | 'ended'} EndReason
  */
@@ -49,6 +51,8 @@ export class CommandError extends Error {
  * @property {(status: LinkStatus, attempt: number) => void} onStatus
  * @property {(reason: EndReason, code: number) => void} onEnd  the server ended this page's part in the session
  * @property {(e: ErrorFrame) => void} [onServerError]  an error frame without a `ref`
+ * @property {(f: HistoryFrame) => void} [onHistory]  older messages of a room, before the `ack` of the `history` command
+ * @property {(f: PeopleFrame) => void} [onPeople]  a page of a large room's people, before the `ack` of the `people` command
  */
 
 const BACKOFF_START_MS = 500;
@@ -294,6 +298,12 @@ export class Connection {
         }
         break;
       }
+      case 'history':
+        if (this.hooks.onHistory) this.hooks.onHistory(/** @type {HistoryFrame} */ (frame));
+        break;
+      case 'people':
+        if (this.hooks.onPeople) this.hooks.onPeople(/** @type {PeopleFrame} */ (frame));
+        break;
       default:
         console.info('peercircle: ignored a frame of unknown type', frame.type);
     }

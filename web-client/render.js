@@ -5,15 +5,16 @@
 //!
 //! Peer text (names, messages, notes, reasons) is untrusted. It only ever
 //! reaches the page as text nodes, and links from a group's support
-//! resources are shown as links only for `https:`, `http:`, `tel:` and
-//! `mailto:` addresses.
+//! resources are shown as links only for `https:`, `http:`, `tel:`, `sms:`
+//! and `mailto:` addresses (the server accepts the same).
+//!
+//! One message of a room's log, with its "…" menu, is in `message.js`.
 
-import { REACTIONS, PRESENCE, MODES, ordinal, durationWords } from './strings.js';
-import { nameOf, queuePlace } from './state.js';
+import { PRESENCE, MODES, ordinal, durationWords } from './strings.js';
+import { nameOf, queuePlace, cannotGiveStick } from './queries.js';
 
 /**
  * @typedef {import('./state.js').Model} Model
- * @typedef {import('./state.js').Message} Message
  * @typedef {import('./state.js').Participant} Participant
  * @typedef {import('./state.js').Dm} Dm
  * @typedef {import('./state.js').InboxItem} InboxItem
@@ -80,7 +81,8 @@ function append(parent, children) {
  */
 export function replace(parent, ...children) {
   const active = document.activeElement;
-  const key = active && parent.contains(active) ? active.getAttribute('data-key') : null;
+  const hadFocus = active !== null && active !== parent && parent.contains(active);
+  const key = hadFocus && active ? active.getAttribute('data-key') : null;
   const typing = active instanceof HTMLInputElement || active instanceof HTMLTextAreaElement ? active : null;
   const selection = typing ? [typing.selectionStart, typing.selectionEnd] : null;
   parent.replaceChildren();
@@ -97,6 +99,20 @@ export function replace(parent, ...children) {
       try { again.setSelectionRange(selection[0], selection[1]); } catch { /* not a text field */ }
     }
   }
+  // Focus never falls to <body>: what had it is gone, so the screen says
+  // where it should go instead.
+  if (hadFocus && (document.activeElement === document.body || document.activeElement === null)) focusLost(parent);
+}
+
+/** @type {(where: Element) => void} */
+let focusLost = () => {};
+
+/**
+ * Sets what happens when a redraw removes the focused element.
+ * @param {(where: Element) => void} fn
+ */
+export function onFocusLost(fn) {
+  focusLost = fn;
 }
 
 /**
@@ -119,7 +135,7 @@ export function paragraphs(text, cls = 'prose') {
 export function safeHref(url) {
   try {
     const u = new URL(String(url), location.origin);
-    return ['https:', 'http:', 'tel:', 'mailto:'].includes(u.protocol) ? u.href : null;
+    return ['https:', 'http:', 'tel:', 'sms:', 'mailto:'].includes(u.protocol) ? u.href : null;
   } catch {
     return null;
   }
@@ -136,8 +152,10 @@ export function supportResources(resources) {
     list.length
       ? h('ul', { class: 'support-list' }, list.map((r) => {
           const href = safeHref(r.url);
+          // Phone and text links open the phone's own app, not a tab.
+          const web = href !== null && /^https?:/.test(href);
           return h('li', null, href
-            ? h('a', { href, target: '_blank', rel: 'noopener noreferrer' }, r.label || r.url)
+            ? h('a', web ? { href, target: '_blank', rel: 'noopener noreferrer' } : { href }, r.label || r.url)
             : [h('span', { text: r.label }), ' ', h('span', { class: 'muted', text: r.url })]);
         }))
       : h('p', { text: 'In the UK and Ireland, Samaritans listen any time, day or night: call 116 123 for free.' }),
@@ -190,95 +208,17 @@ export function groupCard(card) {
 }
 
 /**
- * One message of a room's log.
- * @param {Message} msg
- * @param {{model: Model, revealNotes: boolean, onReact: (msg: Message, emoji: string) => void, onReport: (msg: Message) => void, onRedact: ((msg: Message) => void) | null}} ctx
- * @returns {HTMLLIElement}
- */
-export function message(msg, ctx) {
-  const { model } = ctx;
-  const mine = msg.from === model.you.id;
-  const author = model.participants.get(msg.from);
-  const isFacilitator = author ? author.role === 'facilitator' : false;
-  const time = new Date(msg.at || Date.now());
-  const timeText = time.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
-  const li = h('li', { class: `msg${mine ? ' msg-mine' : ''}${isFacilitator ? ' msg-facilitator' : ''}`, 'data-msg': msg.id });
-  const head = h('p', { class: 'msg-head' },
-    h('span', { class: 'msg-author', text: mine ? `${nameOf(model, msg.from)} (you)` : nameOf(model, msg.from) }),
-    isFacilitator ? h('span', { class: 'badge badge-facilitator', text: 'Facilitator' }) : null,
-    h('time', { class: 'msg-time', datetime: time.toISOString(), text: timeText }),
-  );
-  li.append(head);
-  if (msg.redacted) {
-    li.append(h('p', { class: 'msg-redacted', text: 'This message was removed by the facilitator.' }));
-    return li;
-  }
-  const body = h('p', { class: 'msg-text', text: msg.text });
-  if (msg.cw) {
-    const bodyId = `msg-body-${msg.id}`;
-    body.id = bodyId;
-    const shown = ctx.revealNotes;
-    body.hidden = !shown;
-    const toggle = h('button', {
-      type: 'button', class: 'link-button', 'aria-expanded': String(shown), 'aria-controls': bodyId,
-      'data-key': `cw-${msg.id}`, text: shown ? 'Hide' : 'Show',
-    });
-    toggle.addEventListener('click', () => {
-      const open = body.hidden;
-      body.hidden = !open;
-      toggle.setAttribute('aria-expanded', String(open));
-      toggle.textContent = open ? 'Hide' : 'Show';
-    });
-    li.append(h('p', { class: 'msg-cw' }, h('span', { text: `Content note: ${msg.cw}` }), ' ', toggle));
-  }
-  li.append(body);
-  const counts = REACTIONS.filter((r) => (msg.reactions[r.key] || 0) > 0);
-  const actions = h('div', { class: 'msg-actions' });
-  if (counts.length) {
-    actions.append(h('ul', { class: 'reaction-counts', 'aria-label': 'Reactions' }, counts.map((r) =>
-      h('li', null, h('span', { 'aria-hidden': 'true', text: r.symbol }), ' ',
-        h('span', { class: 'visually-hidden', text: `${r.label}: ` }), String(msg.reactions[r.key]))))); 
-  }
-  const pickerId = `react-${msg.id}`;
-  const picker = h('div', { class: 'reaction-picker', id: pickerId, role: 'group', 'aria-label': 'Send a reaction', hidden: true },
-    REACTIONS.map((r) => h('button', {
-      type: 'button', class: 'reaction', 'data-key': `re-${msg.id}-${r.key}`, 'data-emoji': r.key,
-      'aria-label': r.label, title: r.label,
-      onclick: () => { picker.hidden = true; reactBtn.setAttribute('aria-expanded', 'false'); ctx.onReact(msg, r.key); reactBtn.focus(); },
-    }, h('span', { 'aria-hidden': 'true', text: r.symbol }))));
-  const reactBtn = h('button', {
-    type: 'button', class: 'quiet small', 'aria-expanded': 'false', 'aria-controls': pickerId, 'data-key': `react-${msg.id}`,
-    text: 'React',
-    onclick: () => {
-      picker.hidden = !picker.hidden;
-      reactBtn.setAttribute('aria-expanded', String(!picker.hidden));
-      if (!picker.hidden) {
-        const first = picker.querySelector('button');
-        if (first) first.focus();
-      }
-    },
-  });
-  actions.append(reactBtn);
-  if (!mine) {
-    actions.append(h('button', { type: 'button', class: 'quiet small', 'data-key': `report-${msg.id}`, text: 'Report', onclick: () => ctx.onReport(msg) }));
-  }
-  if (ctx.onRedact) {
-    const onRedact = ctx.onRedact;
-    actions.append(h('button', { type: 'button', class: 'quiet small', 'data-key': `redact-${msg.id}`, text: 'Remove', onclick: () => onRedact(msg) }));
-  }
-  li.append(actions, picker);
-  return li;
-}
-
-/**
- * The badges that say where someone stands: stick, queue, break, muted, role.
+ * The badges that say where someone stands: stick, queue, break, muted,
+ * role, and (for facilitators) an open request for help.
  * @param {Model} model
  * @param {Participant} p
+ * @param {boolean} [asksForHelp]
  * @returns {HTMLElement[]}
  */
-export function badges(model, p) {
+export function badges(model, p, asksForHelp = false) {
   /** @type {HTMLElement[]} */
   const out = [];
+  if (asksForHelp) out.push(h('span', { class: 'badge badge-help', text: 'Asked for help' }));
   if (p.role === 'facilitator') out.push(h('span', { class: 'badge badge-facilitator', text: 'Facilitator' }));
   if (model.stick.holder === p.id) out.push(h('span', { class: 'badge badge-stick', text: 'Has the stick' }));
   const place = queuePlace(model, p.id);
@@ -289,30 +229,31 @@ export function badges(model, p) {
 }
 
 /**
- * One row of the participant list.
+ * One row of "Who is here". A facilitator gets the actions that would work
+ * right now: "Give stick" is offered only when the server would accept it.
  * @param {Model} model
  * @param {Participant} p
- * @param {{facilitator: boolean, onMute: (p: Participant) => void, onRemove: (p: Participant) => void, onDm: (p: Participant) => void, onGive: (p: Participant) => void}} ctx
+ * @param {{facilitator: boolean, asksForHelp: boolean, onMute: (p: Participant) => void, onRemove: (p: Participant) => void, onDm: (p: Participant) => void, onGive: (p: Participant) => void}} ctx
  * @returns {HTMLLIElement}
  */
 export function participantRow(model, p, ctx) {
   const me = p.id === model.you.id;
   const presence = PRESENCE[p.presence] || p.presence;
-  const li = h('li', { class: `person presence-${p.presence}`, 'data-person': p.id },
+  const li = h('li', { class: `person presence-${p.presence}${ctx.asksForHelp ? ' asks-for-help' : ''}`, 'data-person': p.id },
     h('span', { class: 'presence-dot', 'aria-hidden': 'true' }),
     h('span', { class: 'person-main' },
       h('span', { class: 'person-name', text: me ? `${p.name} (you)` : p.name }),
       h('span', { class: 'person-presence', text: p.presence === 'break' && p.break_note ? `${presence}: ${p.break_note}` : presence }),
     ),
-    h('span', { class: 'badges' }, badges(model, p)),
+    h('span', { class: 'badges' }, badges(model, p, ctx.asksForHelp)),
   );
   if (ctx.facilitator && !me && p.role !== 'facilitator') {
-    const stick = model.session.mode !== 'open' && model.stick.holder !== p.id;
+    const give = model.stick.holder !== p.id && cannotGiveStick(model, p.id) === null;
     li.append(h('span', { class: 'person-actions' },
-      stick ? h('button', { type: 'button', class: 'quiet small', 'data-key': `give-${p.id}`, 'aria-label': `Give stick to ${p.name}`, text: 'Give stick', onclick: () => ctx.onGive(p) }) : null,
+      give ? h('button', { type: 'button', class: 'quiet small', 'data-key': `give-${p.id}`, 'aria-label': `Give stick to ${p.name}`, text: 'Give stick', onclick: () => ctx.onGive(p) }) : null,
       h('button', { type: 'button', class: 'quiet small', 'data-key': `mute-${p.id}`, 'aria-pressed': String(p.muted), 'aria-label': `${p.muted ? 'Unmute' : 'Mute'} ${p.name}`, text: p.muted ? 'Unmute' : 'Mute', onclick: () => ctx.onMute(p) }),
       h('button', { type: 'button', class: 'quiet small', 'data-key': `dm-${p.id}`, 'aria-label': `Check in privately with ${p.name}`, text: 'Check in', onclick: () => ctx.onDm(p) }),
-      h('button', { type: 'button', class: 'quiet small danger-text', 'data-key': `remove-${p.id}`, 'aria-label': `Remove ${p.name}`, text: 'Remove', onclick: () => ctx.onRemove(p) }),
+      h('button', { type: 'button', class: 'quiet small danger-text', 'data-key': `remove-${p.id}`, 'aria-label': `Remove ${p.name} from the session`, text: 'Remove', onclick: () => ctx.onRemove(p) }),
     ));
   }
   return li;
@@ -320,7 +261,8 @@ export function participantRow(model, p, ctx) {
 
 /**
  * One item of the facilitator's queue: move with buttons, Alt+arrows or a
- * pointer on the handle.
+ * pointer on the handle. "Give stick" is there only when it would work; the
+ * row says why someone is skipped.
  * @param {Model} model
  * @param {string} id
  * @param {number} index
@@ -331,12 +273,16 @@ export function queueItem(model, id, index, ctx) {
   const name = nameOf(model, id);
   const p = model.participants.get(id);
   const last = model.queue.length - 1;
-  const li = h('li', { class: 'queue-item', 'data-person': id, 'data-index': index },
+  const turns = p ? p.turns : 0;
+  const skipped = !p ? '' : p.muted ? ', muted' : p.presence === 'break' ? ', on a break (skipped until back)'
+    : p.presence !== 'online' ? ', not connected (skipped)' : '';
+  const give = cannotGiveStick(model, id) === null;
+  return h('li', { class: 'queue-item', 'data-person': id, 'data-index': index },
     h('span', { class: 'drag-handle', 'aria-hidden': 'true', title: 'Drag to reorder', text: '⠿' }),
     h('span', { class: 'queue-place', text: `${index + 1}.` }),
     h('span', { class: 'queue-name' },
       h('span', { text: name }),
-      h('span', { class: 'muted small-text', text: ` ${p ? p.turns : 0} ${p && p.turns === 1 ? 'turn' : 'turns'}${p && p.presence === 'break' ? ', on a break (skipped)' : ''}` })),
+      h('span', { class: 'muted small-text', text: ` ${turns} ${turns === 1 ? 'turn' : 'turns'}${skipped}` })),
     h('span', { class: 'queue-actions' },
       h('button', {
         type: 'button', class: 'quiet small icon', 'data-key': `up-${id}`, 'aria-label': `Move ${name} up`, disabled: index === 0,
@@ -346,26 +292,52 @@ export function queueItem(model, id, index, ctx) {
         type: 'button', class: 'quiet small icon', 'data-key': `down-${id}`, 'aria-label': `Move ${name} down`, disabled: index === last,
         'aria-keyshortcuts': 'Alt+ArrowDown', text: '↓', onclick: () => ctx.onMove(id, index + 1),
       }),
-      h('button', { type: 'button', class: 'quiet small', 'data-key': `qgive-${id}`, 'aria-label': `Give stick to ${name}`, text: 'Give stick', onclick: () => ctx.onGive(id) }),
+      give ? h('button', { type: 'button', class: 'quiet small', 'data-key': `qgive-${id}`, 'aria-label': `Give stick to ${name}`, text: 'Give stick', onclick: () => ctx.onGive(id) }) : null,
       h('button', { type: 'button', class: 'quiet small', 'data-key': `lower-${id}`, 'aria-label': `Lower ${name}'s hand`, text: 'Lower', onclick: () => ctx.onLower(id) }),
     ),
   );
-  return li;
 }
 
 /**
- * The balance view: turns and speaking time of each participant as bars.
- * @param {Model} model
+ * @typedef {{name: string, turns: number, spoken_ms: number, breaks?: number}} BalancePerson
+ * @typedef {{rows: BalancePerson[], quiet: number, unshown: number}} BalanceRows
+ */
+
+/**
+ * Who the balance view shows, quietest first. Up to `limit` people, all of
+ * them; beyond that (a large room) only those who have had a turn (up to
+ * `limit`), the others counted: thousands of empty bars would say nothing
+ * and freeze the page.
+ * @param {BalancePerson[]} people
+ * @param {number} limit
+ * @returns {BalanceRows}
+ */
+export function balanceRows(people, limit) {
+  const byQuiet = (/** @type {BalancePerson} */ a, /** @type {BalancePerson} */ b) => a.spoken_ms - b.spoken_ms || a.turns - b.turns;
+  if (people.length <= limit) return { rows: people.slice().sort(byQuiet), quiet: 0, unshown: 0 };
+  const spoke = people.filter((p) => p.turns > 0 || p.spoken_ms > 0).sort(byQuiet);
+  return { rows: spoke.slice(0, limit), quiet: people.length - spoke.length, unshown: Math.max(0, spoke.length - limit) };
+}
+
+/**
+ * The balance view: turns and time with the stick of each participant as
+ * bars, quietest first. Used live in the console and frozen in the summary.
+ * @param {BalancePerson[] | BalanceRows} people  everyone, or `balanceRows` of them
+ * @param {number} [limit]  the most rows drawn (see `balanceRows`)
  * @returns {HTMLElement}
  */
-export function balance(model) {
-  const people = [...model.participants.values()].filter((p) => p.role !== 'facilitator');
-  if (!people.length) return h('p', { class: 'muted', text: 'Nobody has joined yet.' });
-  const maxMs = Math.max(1, ...people.map((p) => p.spoken_ms));
-  const maxTurns = Math.max(1, ...people.map((p) => p.turns));
-  const sorted = people.slice().sort((a, b) => a.spoken_ms - b.spoken_ms || a.turns - b.turns);
-  return h('ul', { class: 'balance' }, sorted.map((p) => {
-    const words = `${p.turns} ${p.turns === 1 ? 'turn' : 'turns'}, ${durationWords(p.spoken_ms)} with the stick`;
+export function balance(people, limit = 60) {
+  const shown = Array.isArray(people) ? balanceRows(people, limit) : people;
+  if (!shown.rows.length && !shown.quiet) return h('p', { class: 'muted', text: 'Nobody has joined yet.' });
+  let maxMs = 1;
+  let maxTurns = 1;
+  for (const p of shown.rows) {
+    if (p.spoken_ms > maxMs) maxMs = p.spoken_ms;
+    if (p.turns > maxTurns) maxTurns = p.turns;
+  }
+  const list = h('ul', { class: 'balance' }, shown.rows.map((p) => {
+    const breaks = typeof p.breaks === 'number' ? `, ${p.breaks === 0 ? 'no breaks' : p.breaks === 1 ? '1 break' : `${p.breaks} breaks`}` : '';
+    const words = `${p.turns} ${p.turns === 1 ? 'turn' : 'turns'}, ${durationWords(p.spoken_ms)} with the stick${breaks}`;
     const time = h('span', { class: 'bar-fill bar-time' });
     time.style.width = `${Math.round((p.spoken_ms / maxMs) * 100)}%`;
     const turns = h('span', { class: 'bar-fill bar-turns' });
@@ -377,56 +349,94 @@ export function balance(model) {
       h('span', { class: 'bar bar-thin', 'aria-hidden': 'true', title: 'Turns' }, turns),
     );
   }));
+  if (!shown.quiet && !shown.unshown) return list;
+  /** @param {number} n */
+  const count = (n) => `${n.toLocaleString()} ${n === 1 ? "person" : "people"}`;
+  return h('div', { class: 'balance-wrap' },
+    shown.rows.length ? list : null,
+    h('p', { class: 'muted balance-rest' },
+      shown.quiet ? `${count(shown.quiet)} ${shown.quiet === 1 ? "hasn't" : "haven't"} had a turn.` : '',
+      shown.quiet && shown.unshown ? ' ' : '',
+      shown.unshown ? `${count(shown.unshown)} more had turns; the busiest are not shown.` : ''));
+}
+
+/**
+ * A time of day in the viewer's clock.
+ * @param {number} ms
+ * @returns {string}
+ */
+export function timeOfDay(ms) {
+  return new Date(ms).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
 }
 
 /**
  * One private message.
  * @param {Model} model
  * @param {Dm} dm
+ * @param {boolean} unread
  * @returns {HTMLLIElement}
  */
-export function dmItem(model, dm) {
+export function dmItem(model, dm, unread) {
   const mine = dm.from === model.you.id;
-  const time = new Date(dm.at || Date.now()).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
-  return h('li', { class: `msg dm${mine ? ' msg-mine' : ''}` },
+  return h('li', { class: `msg dm${mine ? ' msg-mine' : ''}${unread ? ' dm-unread' : ''}`, 'data-dm': dm.id },
     h('p', { class: 'msg-head' },
       h('span', { class: 'msg-author', text: mine ? 'You' : nameOf(model, dm.from) }),
-      h('span', { class: 'msg-time', text: time })),
+      unread ? h('span', { class: 'badge badge-new', text: 'New' }) : null,
+      h('span', { class: 'msg-time', text: timeOfDay(dm.at) })),
     h('p', { class: 'msg-text', text: dm.text }));
 }
 
 /**
- * One item of the facilitator's inbox (help request or report).
+ * Who saw an inbox item, and how soon.
  * @param {Model} model
  * @param {InboxItem} item
- * @param {{onDm: (id: string) => void, onRedact: (msg: string) => void, onDismiss: (key: string) => void, messageText: (id: string) => string | null}} ctx
- * @returns {HTMLLIElement}
+ * @returns {string}
  */
-export function inboxItem(model, item, ctx) {
-  const time = new Date(item.at).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
-  if (item.kind === 'help') {
-    return h('li', { class: 'inbox-item inbox-help', 'data-inbox': item.key },
-      h('p', { class: 'inbox-title' },
-        h('strong', { text: `${nameOf(model, item.from)} is struggling` }), ' ', h('span', { class: 'muted', text: time })),
-      item.note ? h('p', { class: 'msg-text', text: item.note }) : null,
-      h('div', { class: 'row' },
-        h('button', { type: 'button', class: 'small', 'data-key': `inbox-dm-${item.key}`, text: 'Check in privately', onclick: () => ctx.onDm(item.from) }),
-        h('button', { type: 'button', class: 'quiet small', 'data-key': `inbox-x-${item.key}`, text: 'Done', onclick: () => ctx.onDismiss(item.key) })));
-  }
-  const text = ctx.messageText(item.msg);
-  return h('li', { class: 'inbox-item inbox-report', 'data-inbox': item.key },
-    h('p', { class: 'inbox-title' },
-      h('strong', { text: `${nameOf(model, item.by)} reported a message by ${nameOf(model, item.from)}` }), ' ', h('span', { class: 'muted', text: time })),
-    item.reason ? h('p', null, h('span', { class: 'muted', text: 'Reason: ' }), h('span', { text: item.reason })) : null,
-    text !== null ? h('blockquote', { class: 'msg-text', text: text || '(already removed)' }) : null,
-    h('div', { class: 'row' },
-      h('button', { type: 'button', class: 'small', 'data-key': `inbox-redact-${item.key}`, text: 'Remove the message', onclick: () => ctx.onRedact(item.msg) }),
-      h('button', { type: 'button', class: 'quiet small', 'data-key': `inbox-dm2-${item.key}`, text: `Check in with ${nameOf(model, item.from)}`, onclick: () => ctx.onDm(item.from) }),
-      h('button', { type: 'button', class: 'quiet small', 'data-key': `inbox-x-${item.key}`, text: 'Done', onclick: () => ctx.onDismiss(item.key) })));
+export function seenWords(model, item) {
+  if (item.seen_by === null) return '';
+  const who = item.seen_by === model.you.id ? 'you' : nameOf(model, item.seen_by);
+  return item.seen_at !== null ? `Seen by ${who} at ${timeOfDay(item.seen_at)}.` : `Seen by ${who}.`;
 }
 
 /**
- * The mode in words, for the status line.
+ * One item of the facilitator's inbox (help request or report). Seen items
+ * say who saw them; open ones offer "Mark as seen", which every
+ * co-facilitator sees too.
+ * @param {Model} model
+ * @param {InboxItem} item
+ * @param {{onDm: (id: string) => void, onRedact: (msg: string, room: string) => void, onSeen: (item: InboxItem) => void, messageText: (id: string, room: string) => string | null}} ctx
+ * @returns {HTMLLIElement}
+ */
+export function inboxItem(model, item, ctx) {
+  const open = item.seen_by === null;
+  const seen = open ? null : h('p', { class: 'muted small-text', text: seenWords(model, item) });
+  const markSeen = open ? h('button', { type: 'button', class: 'quiet small', 'data-key': `inbox-seen-${item.id}`, text: 'Mark as seen', onclick: () => ctx.onSeen(item) }) : null;
+  if (item.kind === 'help') {
+    const who = nameOf(model, item.from);
+    return h('li', { class: `inbox-item inbox-help${open ? ' is-open' : ''}`, 'data-inbox': item.id },
+      h('p', { class: 'inbox-title' },
+        h('strong', { text: `${who} asked for help` }), ' ', h('span', { class: 'muted', text: timeOfDay(item.at) })),
+      item.note ? h('p', { class: 'msg-text', text: item.note }) : null,
+      seen,
+      h('div', { class: 'row' },
+        h('button', { type: 'button', class: 'small', 'data-key': `inbox-dm-${item.id}`, 'aria-label': `Check in privately with ${who}`, text: 'Check in privately', onclick: () => ctx.onDm(item.from) }),
+        markSeen));
+  }
+  const text = ctx.messageText(item.msg, item.room);
+  return h('li', { class: `inbox-item inbox-report${open ? ' is-open' : ''}`, 'data-inbox': item.id },
+    h('p', { class: 'inbox-title' },
+      h('strong', { text: `${nameOf(model, item.by)} reported a message by ${nameOf(model, item.from)}` }), ' ', h('span', { class: 'muted', text: timeOfDay(item.at) })),
+    item.reason ? h('p', null, h('span', { class: 'muted', text: 'Reason: ' }), h('span', { text: item.reason })) : null,
+    text !== null ? h('blockquote', { class: 'msg-text', text: text || '(already removed)' }) : null,
+    seen,
+    h('div', { class: 'row' },
+      text ? h('button', { type: 'button', class: 'small', 'data-key': `inbox-redact-${item.id}`, text: 'Remove the message', onclick: () => ctx.onRedact(item.msg, item.room) }) : null,
+      h('button', { type: 'button', class: 'quiet small', 'data-key': `inbox-dm2-${item.id}`, text: `Check in with ${nameOf(model, item.from)}`, onclick: () => ctx.onDm(item.from) }),
+      markSeen));
+}
+
+/**
+ * The mode in words, for the status bar.
  * @param {string} mode
  * @returns {string}
  */

@@ -39,6 +39,9 @@ const FALLBACK = "Something didn't go through. Please try again in a moment.";
  * @returns {string}
  */
 export function errorText(code, serverMessage) {
+  // These codes cover many cases; the server's own sentence (written for
+  // people) says which one, so it is the better answer.
+  if (serverMessage && (code === 'bad_request' || code === 'not_found')) return serverMessage;
   if (code && Object.prototype.hasOwnProperty.call(ERRORS, code)) return ERRORS[code];
   if (serverMessage) return serverMessage;
   return FALLBACK;
@@ -132,6 +135,17 @@ export function clock(ms) {
 }
 
 /**
+ * The gentle turn warning, with the seconds the server gave
+ * (`turn_warning`: its `ends_at` minus the event's `at`).
+ * @param {number} ms
+ * @returns {string}
+ */
+export function warningWords(ms) {
+  const s = Math.max(1, Math.round(ms / 1000));
+  return `About ${s} ${s === 1 ? 'second' : 'seconds'} left; no rush, finish your thought.`;
+}
+
+/**
  * A countdown to a start time, in words ("in 12 minutes", "any moment now").
  * @param {number} ms
  * @returns {string}
@@ -169,6 +183,7 @@ export const MODES = /** @type {Record<string, {name: string, hint: string}>} */
 export const PHASE_WORDS = /** @type {Record<string, string>} */ ({
   lobby: 'The group has not started yet.',
   live: 'The group has started.',
+  resumed: 'The group has resumed.',
   paused: 'The facilitator has paused the group for a moment.',
   ended: 'The session has ended. Thank you for being here.',
 });

@@ -3,7 +3,7 @@
 //! the shared confirmation dialog. No peer data is interpreted here; callers
 //! pass nodes built by `render.js`.
 
-import { h, replace } from './render.js';
+import { replace } from './render.js';
 
 /** @typedef {import('./render.js').Child} Child */
 
@@ -28,6 +28,8 @@ const main = () => byId('main');
  * @param {...Child} children
  */
 export function showScreen(...children) {
+  // The session screen fits the window and scrolls inside; others scroll.
+  document.body.classList.remove('in-session');
   replace(main(), ...children);
   const heading = main().querySelector('h1');
   if (heading instanceof HTMLElement) {
@@ -112,4 +114,15 @@ export function ask(opts) {
     const first = byId('modal-body').querySelector('input, textarea, select');
     if (first instanceof HTMLElement) first.focus();
   });
+}
+
+/**
+ * Puts a sentence in a status line and says it to screen readers.
+ * @param {HTMLElement} status
+ * @param {string} text
+ */
+export function sayIn(status, text) {
+  status.textContent = text;
+  status.hidden = false;
+  announce(text);
 }

@@ -8,7 +8,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{blocking, ApiJson, FacilitatorAuth};
+use super::{hashing, ApiJson, FacilitatorAuth};
 use crate::app_state::AppState;
 use crate::domain::{
     AccessCode, Agreement, Capacity, Description, Email, GroupName, SupportResources, TimeZoneName,
@@ -118,7 +118,7 @@ async fn parse_body(
         Some(None) => Some(None),
         Some(Some(code)) => {
             let code = code.as_str().to_string();
-            let hash = blocking(move || crate::auth::hash_password(&code))
+            let hash = hashing(state, move || crate::auth::hash_password(&code))
                 .await?
                 .map_err(ApiError::Internal)?;
             Some(Some(hash))

@@ -10,6 +10,7 @@
 pub mod facilitators;
 mod groups;
 mod login;
+pub mod participants;
 mod sessions;
 
 use std::net::{IpAddr, SocketAddr};
@@ -19,7 +20,7 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use serde::de::DeserializeOwned;
 
@@ -53,6 +54,11 @@ pub fn router() -> Router<AppState> {
         )
         .route("/sessions/{session}/join", post(sessions::join))
         .route("/sessions/{session}/summary", get(sessions::summary))
+        .route("/sessions/{session}/participants", get(participants::list))
+        .route(
+            "/sessions/{session}/participants/{participant}",
+            delete(participants::remove),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }
@@ -187,33 +193,30 @@ impl FromRequestParts<AppState> for FacilitatorAuth {
     }
 }
 
-/// The client's address: the first `X-Forwarded-For` entry when
-/// `trust_forwarded_for` is set, else the peer address of the connection.
+/// The client's address: with `trust_forwarded_for`, the entry of
+/// `X-Forwarded-For` that the outermost of our `trusted_proxies` appended
+/// (counted from the right end: entries to its left are whatever the client
+/// sent and are never trusted); else the peer address of the connection.
 pub struct ClientAddr(pub IpAddr);
 
 impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        Ok(ClientAddr(client_addr(
-            parts,
-            state.settings.trust_forwarded_for,
-        )))
+        let proxies = state
+            .settings
+            .trust_forwarded_for
+            .then_some(state.settings.trusted_proxies);
+        Ok(ClientAddr(client_addr(parts, proxies)))
     }
 }
 
-/// See [`ClientAddr`]. Without connect info (a test calling the router
-/// directly) the address is the unspecified one.
-pub fn client_addr(parts: &Parts, trust_forwarded_for: bool) -> IpAddr {
-    if trust_forwarded_for {
-        let forwarded = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .and_then(parse_ip);
-        if let Some(ip) = forwarded {
+/// See [`ClientAddr`]: `trusted_proxies` is `None` when `X-Forwarded-For`
+/// is not trusted. Without connect info (a test calling the router
+/// directly) the peer address is the unspecified one.
+pub fn client_addr(parts: &Parts, trusted_proxies: Option<u32>) -> IpAddr {
+    if let Some(proxies) = trusted_proxies.filter(|n| *n > 0) {
+        if let Some(ip) = forwarded_client(&parts.headers, proxies) {
             return ip;
         }
     }
@@ -222,6 +225,26 @@ pub fn client_addr(parts: &Parts, trust_forwarded_for: bool) -> IpAddr {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip().to_canonical())
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+}
+
+/// The client address in `X-Forwarded-For` (every such header, in order)
+/// as seen by the outermost of `proxies` trusted proxies: the `proxies`-th
+/// entry from the right. A shorter chain means fewer proxies were passed
+/// (or the client sent none): its leftmost entry is then the one a trusted
+/// proxy appended. An unreadable entry there yields `None` (the peer address
+/// is used), never an entry further left.
+fn forwarded_client(headers: &HeaderMap, proxies: u32) -> Option<IpAddr> {
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    let from_right = usize::try_from(proxies).unwrap_or(usize::MAX);
+    let index = entries.len().saturating_sub(from_right);
+    entries.get(index).and_then(|e| parse_ip(e))
 }
 
 fn parse_ip(s: &str) -> Option<IpAddr> {
@@ -246,11 +269,59 @@ fn rate_limit(
     }
 }
 
-/// Runs argon2 (deliberately slow) off the async worker threads.
-async fn blocking<T: Send + 'static>(
+/// Runs argon2 (deliberately slow, ~19 MiB) on the hashing threads,
+/// under the server's hashing bound: when every slot stays busy for
+/// `hash_wait_ms`, the answer is 503 with `Retry-After`.
+async fn hashing<T: Send + 'static>(
+    state: &AppState,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))
+    use crate::ratelimit::GateError;
+    match state.hashing.run(f).await {
+        Ok(v) => Ok(v),
+        Err(GateError::Busy) => {
+            tracing::info!("hashing slots busy: request turned away");
+            Err(ApiError::Busy {
+                message: "Many people are signing in right now. Please try again in a moment."
+                    .into(),
+                retry_after_secs: state.hashing.retry_after_secs(),
+            })
+        }
+        Err(GateError::Failed(e)) => Err(ApiError::Internal(anyhow::anyhow!(
+            "blocking task failed: {e}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", HeaderValue::from_str(v).expect("header"));
+        }
+        h
+    }
+
+    #[test]
+    fn the_client_address_is_counted_from_the_right() {
+        // One proxy (the default): it appended the rightmost entry.
+        let h = chain(&["6.6.6.6, 203.0.113.7"]);
+        assert_eq!(forwarded_client(&h, 1), "203.0.113.7".parse().ok());
+        // Two proxies: a CDN appended the client, our proxy the CDN.
+        let h = chain(&["6.6.6.6, 203.0.113.7, 198.51.100.1"]);
+        assert_eq!(forwarded_client(&h, 2), "203.0.113.7".parse().ok());
+        // Split over two headers, with a port and IPv6.
+        let h = chain(&["6.6.6.6", "[2001:db8::1]:4711"]);
+        assert_eq!(forwarded_client(&h, 1), "2001:db8::1".parse().ok());
+        // Fewer entries than proxies: the leftmost, which a proxy appended.
+        let h = chain(&["203.0.113.7"]);
+        assert_eq!(forwarded_client(&h, 2), "203.0.113.7".parse().ok());
+        // Garbage where the client address should be: no address (use the peer).
+        let h = chain(&["203.0.113.7, not-an-ip"]);
+        assert_eq!(forwarded_client(&h, 1), None);
+        assert_eq!(forwarded_client(&HeaderMap::new(), 1), None);
+    }
 }

@@ -10,9 +10,10 @@ use serde_json::{json, Value};
 
 use super::groups::own_group;
 use super::{
-    blocking, cookie, rate_limit, set_cookie, ApiJson, ClientAddr, FacilitatorAuth, DEVICE_COOKIE,
+    cookie, hashing, rate_limit, set_cookie, ApiJson, ClientAddr, FacilitatorAuth, DEVICE_COOKIE,
 };
 use crate::app_state::AppState;
+use crate::domain::names::{impersonates, impersonation_error};
 use crate::domain::schedule::{self, rfc3339};
 use crate::domain::{AccessCode, DisplayName, TimeZoneName};
 use crate::error::ApiError;
@@ -36,6 +37,11 @@ pub(super) struct ScheduleBody {
 
 fn lobby_ms(state: &AppState) -> i64 {
     i64::from(state.settings.lobby_minutes) * 60_000
+}
+
+/// Un-arrived joins made at or before this time no longer hold a place.
+fn held_since(state: &AppState, now: i64) -> i64 {
+    now - i64::from(state.settings.join_hold_secs) * 1000
 }
 
 fn phase_name(phase: RecordPhase) -> &'static str {
@@ -66,6 +72,17 @@ async fn group_or_404(state: &AppState, id: &str) -> Result<Group, ApiError> {
         .group(id)
         .await?
         .ok_or_else(|| ApiError::not_found("There is no such group."))
+}
+
+/// The names of a group's facilitators, as people see them.
+async fn facilitator_names(state: &AppState, group: &Group) -> Result<Vec<String>, ApiError> {
+    let mut names = Vec::with_capacity(group.facilitators.len());
+    for id in &group.facilitators {
+        if let Some(f) = state.store.facilitator(id).await? {
+            names.push(f.name);
+        }
+    }
+    Ok(names)
 }
 
 async fn audit(state: &AppState, entry: AuditEntry) {
@@ -218,18 +235,19 @@ pub(super) async fn card(
 ) -> Result<Json<Value>, ApiError> {
     let session = session_or_404(&state, &session_id).await?;
     let group = group_or_404(&state, &session.group_id).await?;
-    let mut names = Vec::with_capacity(group.facilitators.len());
-    for id in &group.facilitators {
-        if let Some(f) = state.store.facilitator(id).await? {
-            names.push(f.name);
-        }
-    }
-    let joined = state.store.count_participants(&session.id).await?;
+    let names = facilitator_names(&state, &group).await?;
+    let joined = state
+        .store
+        .count_participants(&session.id, held_since(&state, state.now_ms()))
+        .await?;
     let now = state.now_ms();
     // A running session knows whether it is paused; the record does not.
-    let phase = match state.sessions.live_phase(&session.id).await {
-        Some(live) if session.phase(now, lobby_ms(&state)) != RecordPhase::Ended => live.as_str(),
-        _ => phase_name(session.phase(now, lobby_ms(&state))),
+    // Before the doors open it stays `scheduled` even if a facilitator is
+    // already in (joining is still refused then).
+    let stored = session.phase(now, lobby_ms(&state));
+    let phase = match (stored, state.sessions.live_phase(&session.id).await) {
+        (RecordPhase::Lobby | RecordPhase::Live, Some(live)) => live.as_str(),
+        _ => phase_name(stored),
     };
     Ok(Json(json!({
         "id": session.id,
@@ -337,6 +355,9 @@ pub(super) async fn join(
         ));
     }
     let group = group_or_404(&state, &session.group_id).await?;
+    if impersonates(&name, &facilitator_names(&state, &group).await?) {
+        return Err(impersonation_error().into());
+    }
     let existing_device = cookie(&headers, DEVICE_COOKIE);
     let new_device = existing_device.is_none().then(crate::auth::new_token);
     let device = existing_device.as_deref().or(new_device.as_deref());
@@ -349,28 +370,34 @@ pub(super) async fn join(
         .await?
     {
         tracing::info!(session = %session.id, "join refused: banned");
-        return Err(ApiError::forbidden(
-            "You can't join this group's sessions. If you think this is a mistake, contact the organisers.",
-        ));
+        return Err(ApiError::ForbiddenBecause {
+            reason: "banned",
+            message: "You can't join this group's sessions. If you think this is a mistake, contact the organisers.".into(),
+        });
     }
     if let Some(hash) = state.store.access_code_hash(&group.id).await? {
         let given = body.access_code.as_deref().unwrap_or("").trim().to_string();
         if given.is_empty() {
-            return Err(ApiError::forbidden(
-                "This group needs an access code to join. The facilitator can give it to you.",
-            ));
+            return Err(ApiError::ForbiddenBecause {
+                reason: "access_code_missing",
+                message:
+                    "This group needs an access code to join. The facilitator can give it to you."
+                        .into(),
+            });
         }
         let ok = match AccessCode::parse(&given) {
             Ok(code) => {
                 let code = code.as_str().to_string();
-                blocking(move || crate::auth::verify_password(&code, &hash)).await?
+                hashing(&state, move || crate::auth::verify_password(&code, &hash)).await?
             }
             Err(_) => false,
         };
         if !ok {
-            return Err(ApiError::forbidden(
-                "That access code isn't right. Please check it with the facilitator.",
-            ));
+            return Err(ApiError::ForbiddenBecause {
+                reason: "access_code_wrong",
+                message: "That access code isn't right. Please check it with the facilitator."
+                    .into(),
+            });
         }
     }
     let token = crate::auth::new_token();
@@ -384,6 +411,7 @@ pub(super) async fn join(
             Some(&address_hash),
             group.capacity,
             now,
+            held_since(&state, now),
         )
         .await?;
     let participant = match outcome {

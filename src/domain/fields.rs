@@ -3,7 +3,6 @@
 use serde::{Deserialize, Serialize};
 
 use super::{checked_text, ValidationError};
-use crate::store::SupportResource;
 
 macro_rules! text_newtype {
     ($(#[$doc:meta])* $name:ident, $what:literal, $min:expr, $max:expr, $multiline:expr) => {
@@ -173,6 +172,14 @@ impl Capacity {
     pub fn get(self) -> u32 {
         self.0
     }
+}
+
+/// A support resource shown on every screen ("Need help now?"): a label
+/// and a link (`https:`, `tel:` or `sms:`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct SupportResource {
+    pub label: String,
+    pub url: String,
 }
 
 /// Where to find help now, shown on every screen: 1–20 resources, each a

@@ -6,12 +6,13 @@
 //! sentences for the person who typed the value; they never repeat it.
 
 mod fields;
-mod names;
+pub mod names;
 pub mod schedule;
+mod unicode;
 
 pub use fields::{
-    AccessCode, Agreement, Capacity, Description, GroupName, Password, SupportResources,
-    TimeZoneName,
+    AccessCode, Agreement, Capacity, Description, GroupName, Password, SupportResource,
+    SupportResources, TimeZoneName,
 };
 pub use names::{DisplayName, Email};
 

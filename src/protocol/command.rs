@@ -98,6 +98,14 @@ pub enum Command {
         participant: MemberId,
         text: UserText,
     },
+    /// **Addition**: more of the people of a large room than the welcome
+    /// listed, in the order they first came, after `after`.
+    People {
+        #[serde(default)]
+        after: Option<MemberId>,
+        #[serde(default)]
+        limit: Option<u32>,
+    },
     /// **Addition**: older messages of a room than the welcome held.
     History {
         room: RoomId,
@@ -175,7 +183,7 @@ pub enum Access {
 
 impl Command {
     /// Every command type, for the fixture test (one golden file each).
-    pub const TYPES: [&'static str; 25] = [
+    pub const TYPES: [&'static str; 26] = [
         "say",
         "react",
         "hand",
@@ -185,6 +193,7 @@ impl Command {
         "need_help",
         "dm",
         "history",
+        "people",
         "start",
         "pause",
         "mute",
@@ -215,6 +224,7 @@ impl Command {
             Command::NeedHelp { .. } => "need_help",
             Command::Dm { .. } => "dm",
             Command::History { .. } => "history",
+            Command::People { .. } => "people",
             Command::Start => "start",
             Command::Pause { .. } => "pause",
             Command::Mute { .. } => "mute",
@@ -246,7 +256,8 @@ impl Command {
             | Command::Report { .. }
             | Command::NeedHelp { .. }
             | Command::Dm { .. }
-            | Command::History { .. } => Access::Anyone,
+            | Command::History { .. }
+            | Command::People { .. } => Access::Anyone,
             Command::Start
             | Command::Pause { .. }
             | Command::Mute { .. }
@@ -316,6 +327,7 @@ impl fmt::Debug for Command {
                 .field("room", room)
                 .field("before", before)
                 .field("limit", limit),
+            Command::People { after, limit } => d.field("after", after).field("limit", limit),
             Command::Mute { participant, on } => {
                 d.field("participant", participant).field("on", on)
             }

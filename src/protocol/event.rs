@@ -154,6 +154,15 @@ pub enum Event {
         item: ItemId,
         by: MemberId,
     },
+    /// **Addition**: in a large room, arrivals and presence changes of the
+    /// last moments, batched (each person's participant object as it is now),
+    /// with how many people the session has now: a client that has not paged
+    /// through everyone cannot tell an arrival from a presence change of
+    /// someone it never listed, so it takes the count from here.
+    People {
+        people: Vec<ParticipantView>,
+        participants_total: u32,
+    },
     RoomOpened {
         room: RoomRef,
     },
@@ -189,7 +198,7 @@ impl Audience {
 
 impl Event {
     /// Every kind, for the fixture test (one golden file each).
-    pub const KINDS: [&'static str; 22] = [
+    pub const KINDS: [&'static str; 23] = [
         "phase",
         "mode",
         "locked",
@@ -209,6 +218,7 @@ impl Event {
         "reported",
         "help_requested",
         "marked_seen",
+        "people",
         "room_opened",
         "room_closed",
         "ending_soon",
@@ -236,6 +246,7 @@ impl Event {
             Event::Reported { .. } => "reported",
             Event::HelpRequested { .. } => "help_requested",
             Event::MarkedSeen { .. } => "marked_seen",
+            Event::People { .. } => "people",
             Event::RoomOpened { .. } => "room_opened",
             Event::RoomClosed { .. } => "room_closed",
             Event::EndingSoon { .. } => "ending_soon",
@@ -265,6 +276,7 @@ impl Event {
             | Event::Reacted { .. }
             | Event::Redacted { .. }
             | Event::Announced { .. }
+            | Event::People { .. }
             | Event::RoomOpened { .. }
             | Event::RoomClosed { .. }
             | Event::EndingSoon { .. } => Audience::All,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::event::Event;
 use super::ids::{MemberId, Ref, RoomId};
-use super::views::{MessageView, Snapshot};
+use super::views::{MessageView, ParticipantView, Snapshot};
 use super::{ErrorCode, Millis, Refusal, Role};
 
 /// `welcome.you`: who this socket speaks for.
@@ -47,6 +47,13 @@ pub enum ServerFrame {
         reference: Option<Ref>,
         room: RoomId,
         messages: Vec<MessageView>,
+        more: bool,
+    },
+    /// **Addition**: more people of a large room, answering `people` (then its ack).
+    People {
+        #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+        reference: Option<Ref>,
+        participants: Vec<ParticipantView>,
         more: bool,
     },
     /// An event in its envelope (read back by tests and fixtures; the server

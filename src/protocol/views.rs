@@ -126,6 +126,20 @@ pub struct InboxItem {
     pub seen_at: Option<Millis>,
 }
 
+/// Why and by whom a session is paused (`state.session.pause`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PauseView {
+    /// The facilitator who paused it; absent when it paused by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<MemberId>,
+    /// Why it paused by itself (`no_facilitator`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<crate::protocol::PhaseReason>,
+    /// The facilitator's note, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<Arc<str>>,
+}
+
 /// `state.session` of the snapshot.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
@@ -134,13 +148,26 @@ pub struct SessionInfo {
     pub locked: bool,
     pub turn_seconds: u32,
     pub ends_at: Millis,
+    /// **Addition**: while paused, who paused it, why and their note (as the
+    /// `phase` event said), so a client that (re)connects can say so too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause: Option<PauseView>,
 }
 
 /// The welcome's `state`: the session as one member may see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub session: SessionInfo,
+    /// Everyone in the session; in a large room, a first page of them (the
+    /// facilitators, the holder, the queue, the viewer and the first to
+    /// come) with the rest paged by the `people` command.
     pub participants: Vec<ParticipantView>,
+    /// **Addition**: how many people are in the session, listed or not.
+    #[serde(default)]
+    pub participants_total: u32,
+    /// **Addition**: whether some are not listed (ask with `people`).
+    #[serde(default)]
+    pub participants_more: bool,
     pub queue: Vec<MemberId>,
     pub stick: StickView,
     pub rooms: Vec<RoomView>,

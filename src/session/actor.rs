@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::handle::{ActorMsg, Join, JoinRefused, Outbound, Revoked};
+use super::handle::{ActorMsg, Join, JoinRefused, Lease, Outbound, Revoked};
 use super::replay::{self, Logged, ReplayLog};
 use super::state::{Config, Rate, Rates, SessionState};
 use super::writer::{Effect, StoreWriter};
@@ -64,6 +64,8 @@ pub(crate) fn state_config(settings: &Settings) -> Config {
         room_history: settings.room_history,
         max_message_chars: settings.max_message_chars,
         welcome_text_bytes: settings.welcome_text_bytes,
+        large_room: settings.large_room,
+        welcome_people: settings.welcome_people,
     }
 }
 
@@ -129,6 +131,14 @@ pub(crate) struct Actor {
     writer: StoreWriter,
     /// Events since the last saved snapshot.
     unsaved: u32,
+    /// People whose arrival or presence change waits for the next `people`
+    /// event (large rooms), in order, and the same as a set.
+    pending_people: Vec<MemberId>,
+    batched: HashSet<MemberId>,
+    /// When the pending people go out.
+    people_due: Option<Instant>,
+    /// Another node owns the session now: stop at once, save nothing more.
+    moved: bool,
     /// The end is stored (written once).
     end_stored: bool,
 }
@@ -140,6 +150,7 @@ impl Actor {
         store: Arc<dyn Store>,
         shutdown: CancellationToken,
         clock: SharedClock,
+        lease: Option<Lease>,
     ) -> Self {
         let now = clock.now_ms();
         let state = SessionState::new(
@@ -158,8 +169,12 @@ impl Actor {
             session_id: record.id.clone(),
             group_id: record.group_id.clone(),
             record: record.clone(),
-            epoch: crate::auth::new_id("e"),
-            writer: StoreWriter::spawn(store.clone(), record.id.clone()),
+            // Under a lease the token is the epoch: every takeover is a new one.
+            epoch: match lease {
+                Some(l) => format!("e_{}", l.token),
+                None => crate::auth::new_id("e"),
+            },
+            writer: StoreWriter::spawn(store.clone(), record.id.clone(), lease.map(|l| l.token)),
             settings,
             store,
             clock,
@@ -171,6 +186,10 @@ impl Actor {
             sockets_of: HashMap::new(),
             refs: HashMap::new(),
             unsaved: 0,
+            pending_people: Vec::new(),
+            batched: HashSet::new(),
+            people_due: None,
+            moved: false,
             end_stored: record.ended_at.is_some(),
         }
     }
@@ -203,10 +222,25 @@ impl Actor {
                     let events = self.state.tick(now);
                     self.publish(now, events).await;
                 }
+                _ = async {
+                    match self.people_due {
+                        Some(d) => tokio::time::sleep_until(d).await,
+                        None => std::future::pending::<()>().await,
+                    }
+                } => {
+                    let now = self.clock.now_ms();
+                    let mut effects = Vec::new();
+                    self.flush_people(now, &mut effects);
+                    self.finish_publish(now, effects).await;
+                }
                 _ = save_timer.tick() => {
                     if self.unsaved > 0 && !self.writer.snapshot_pending() {
                         self.save().await;
                     }
+                }
+                _ = self.writer.fenced_out() => {
+                    self.move_away("the session moved to another node");
+                    break;
                 }
                 _ = self.shutdown.cancelled() => {
                     if self.state.phase() != Phase::Ended {
@@ -218,7 +252,7 @@ impl Actor {
                     break;
                 }
             }
-            if self.state.phase() == Phase::Ended && self.conns.is_empty() {
+            if self.moved || (self.state.phase() == Phase::Ended && self.conns.is_empty()) {
                 break;
             }
         }
@@ -286,6 +320,10 @@ impl Actor {
                 if let Ok(events) = self.state.end_from_outside(now, reason) {
                     self.publish(now, events).await;
                 }
+            }
+            ActorMsg::Lost => {
+                self.move_away("this node no longer holds the session");
+                self.moved = true;
             }
             ActorMsg::Revoke(which) => {
                 let hit = |c: &Conn| match &which {
@@ -492,6 +530,14 @@ impl Actor {
             };
             self.answer(&out, conn, frame);
         }
+        if let Some(page) = applied.people {
+            let frame = ServerFrame::People {
+                reference: reference.clone(),
+                participants: page.participants,
+                more: page.more,
+            };
+            self.answer(&out, conn, frame);
+        }
         if let Some(r) = reference {
             self.answer(
                 &out,
@@ -529,7 +575,63 @@ impl Actor {
             return;
         }
         let mut effects = Vec::new();
+        // In a large room, arrivals and presence changes wait a moment to go
+        // out together as one `people` event (one per room per tick instead
+        // of one per person to everyone); anything else goes out at once,
+        // after the people it may name.
+        let large = self.state.member_count() > self.settings.large_room;
         for event in events {
+            let who = match &event {
+                Event::Joined { participant } if large => Some(participant.id.clone()),
+                Event::Presence { participant, .. } if large => Some(participant.clone()),
+                _ => None,
+            };
+            if let Some(id) = who {
+                if self.batched.insert(id.clone()) {
+                    self.pending_people.push(id);
+                }
+                self.people_due.get_or_insert_with(|| {
+                    Instant::now() + Duration::from_millis(self.settings.people_batch_ms.max(1))
+                });
+                continue;
+            }
+            if !self.pending_people.is_empty() {
+                self.flush_people(now, &mut effects);
+            }
+            self.send_event(now, event, &mut effects);
+        }
+        self.finish_publish(now, effects).await;
+    }
+
+    /// Sends the batched arrivals now, as one `people` event.
+    fn flush_people(&mut self, now: Millis, effects: &mut Vec<Effect>) {
+        let ids = std::mem::take(&mut self.pending_people);
+        self.batched.clear();
+        self.people_due = None;
+        let people = self.state.participant_views(&ids);
+        if !people.is_empty() {
+            let participants_total = u32::try_from(self.state.member_count()).unwrap_or(u32::MAX);
+            let event = Event::People {
+                people,
+                participants_total,
+            };
+            self.send_event(now, event, effects);
+        }
+    }
+
+    /// Saves the state when enough happened, and hands the effects to the writer.
+    async fn finish_publish(&mut self, now: Millis, mut effects: Vec<Effect>) {
+        if self.unsaved >= self.settings.snapshot_events.max(1) && !self.writer.snapshot_pending() {
+            effects.push(snapshot_effect(&self.state, now));
+            self.unsaved = 0;
+        }
+        self.writer.submit(effects).await;
+    }
+
+    /// Numbers one event, serializes it once, hands it to every entitled
+    /// socket and logs it for resume.
+    fn send_event(&mut self, now: Millis, event: Event, effects: &mut Vec<Effect>) {
+        {
             self.seq += 1;
             let bytes = Utf8Bytes::from(event_frame(self.seq, now, &event));
             let audience = event.audience();
@@ -544,7 +646,7 @@ impl Actor {
             for id in slow {
                 self.drop_slow(id);
             }
-            self.after_event(now, &event, &mut effects);
+            self.after_event(now, &event, effects);
             self.log.push(
                 Logged {
                     seq: self.seq,
@@ -556,11 +658,6 @@ impl Actor {
             );
             self.unsaved = self.unsaved.saturating_add(1);
         }
-        if self.unsaved >= self.settings.snapshot_events.max(1) && !self.writer.snapshot_pending() {
-            effects.push(snapshot_effect(&self.state, now));
-            self.unsaved = 0;
-        }
-        self.writer.submit(effects).await;
     }
 
     /// Consequences of an event for the sockets and the store (a removal,
@@ -590,6 +687,16 @@ impl Actor {
             }
             _ => {}
         }
+    }
+
+    /// The session is someone else's now: every socket closes with 1001 so
+    /// its client resumes (and reaches the new owner).
+    fn move_away(&mut self, why: &'static str) {
+        tracing::warn!(session = %self.session_id, why, "session stopped here");
+        for conn in self.conns.values() {
+            conn.close(close::GOING_AWAY, "moved");
+        }
+        self.moved = true;
     }
 
     fn drop_slow(&mut self, conn: u64) {

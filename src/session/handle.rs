@@ -39,6 +39,13 @@ pub enum Revoked {
     Credential(Arc<str>),
 }
 
+/// This node's lease on a session (sessions shared between nodes): its
+/// token fences the session's snapshot writes and is its epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lease {
+    pub token: i64,
+}
+
 /// Why a socket was not let in (its close code and reason).
 #[derive(Debug, Clone, PartialEq)]
 pub struct JoinRefused {
@@ -86,6 +93,8 @@ pub(crate) enum ActorMsg {
     },
     /// Close the sockets whose access was withdrawn.
     Revoke(Revoked),
+    /// This node lost the session's lease: close every socket (1001) and stop.
+    Lost,
 }
 
 /// A cloneable handle to a running session actor.
@@ -94,6 +103,7 @@ pub struct SessionHandle {
     pub(crate) tx: mpsc::Sender<ActorMsg>,
     pub(crate) instance: u64,
     pub(crate) group_id: Arc<str>,
+    pub(crate) lease: Option<Lease>,
 }
 
 impl SessionHandle {
@@ -162,6 +172,21 @@ impl SessionHandle {
     /// Closes the sockets whose access was withdrawn (close 4001).
     pub async fn revoke(&self, which: Revoked) {
         let _ = self.tx.send(ActorMsg::Revoke(which)).await;
+    }
+
+    /// This node lost the lease: the actor closes its sockets and stops.
+    pub fn lost(&self) {
+        if self.tx.try_send(ActorMsg::Lost).is_err() {
+            let tx = self.tx.clone();
+            tokio::spawn(async move {
+                let _ = tx.send(ActorMsg::Lost).await;
+            });
+        }
+    }
+
+    /// The lease this actor runs under, if sessions are shared between nodes.
+    pub fn lease(&self) -> Option<Lease> {
+        self.lease
     }
 
     pub fn is_closed(&self) -> bool {

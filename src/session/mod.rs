@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use handle::{Identity, JoinRefused, Outbound, Revoked, SessionHandle};
+pub use handle::{Identity, JoinRefused, Lease, Outbound, Revoked, SessionHandle};
 
 use crate::clock::SharedClock;
 use crate::protocol::{Phase, PhaseReason};
@@ -80,11 +80,58 @@ impl Registry {
         let mut entry = self
             .sessions
             .entry(record.id.clone())
-            .or_insert_with(|| self.spawn(record));
+            .or_insert_with(|| self.spawn(record, None));
         if entry.is_closed() {
-            *entry = self.spawn(record);
+            *entry = self.spawn(record, None);
         }
         entry.clone()
+    }
+
+    /// Starts the session's actor under `lease` (this node just took it):
+    /// an actor still running under an older lease is told it lost it.
+    pub fn start_owned(&self, record: &SessionRecord, lease: Lease) -> SessionHandle {
+        let mut entry = self
+            .sessions
+            .entry(record.id.clone())
+            .or_insert_with(|| self.spawn(record, Some(lease)));
+        if entry.is_closed() || entry.lease() != Some(lease) {
+            if !entry.is_closed() {
+                entry.lost();
+            }
+            *entry = self.spawn(record, Some(lease));
+        }
+        entry.clone()
+    }
+
+    /// Every running session with the token it runs under (for renewals).
+    pub fn running(&self) -> Vec<(String, Option<Lease>)> {
+        self.sessions
+            .iter()
+            .filter(|h| !h.is_closed())
+            .map(|h| (h.key().clone(), h.lease()))
+            .collect()
+    }
+
+    /// This node lost the session's lease: its sockets close with 1001 and
+    /// its actor stops (the clients resume on the new owner).
+    pub fn lost(&self, session_id: &str) {
+        if let Some((_, handle)) = self.sessions.remove(session_id) {
+            handle.lost();
+        }
+    }
+
+    /// Stops every session held under a lease (this node cannot renew in
+    /// time): each closes its sockets with 1001.
+    pub fn stop_all_owned(&self) {
+        let owned: Vec<String> = self
+            .sessions
+            .iter()
+            .filter(|h| h.lease().is_some())
+            .map(|h| h.key().clone())
+            .collect();
+        for id in owned {
+            self.lost(&id);
+        }
     }
 
     /// The running actor of a session, if any.
@@ -133,13 +180,14 @@ impl Registry {
         self.sessions.is_empty()
     }
 
-    fn spawn(&self, record: &SessionRecord) -> SessionHandle {
+    fn spawn(&self, record: &SessionRecord, lease: Option<Lease>) -> SessionHandle {
         let (tx, rx) = mpsc::channel(ACTOR_INBOX);
         let instance = self.next_instance.fetch_add(1, Ordering::Relaxed);
         let handle = SessionHandle {
             tx,
             instance,
             group_id: Arc::from(record.group_id.as_str()),
+            lease,
         };
         let actor = actor::Actor::new(
             record,
@@ -147,6 +195,7 @@ impl Registry {
             self.store.clone(),
             self.shutdown.clone(),
             self.clock.clone(),
+            lease,
         );
         let sessions = self.sessions.clone();
         let id = record.id.clone();

@@ -63,20 +63,42 @@ pub(crate) struct StoreWriter {
     task: tokio::task::JoinHandle<()>,
     /// A snapshot is queued or being written.
     snapshot_pending: Arc<AtomicBool>,
+    /// Fires when a fenced snapshot write was refused: another node owns
+    /// the session now.
+    fenced: Arc<tokio::sync::Notify>,
 }
 
 impl StoreWriter {
-    pub(crate) fn spawn(store: Arc<dyn Store>, session_id: String) -> StoreWriter {
+    /// `fence`: the session's lease token when sessions are shared between
+    /// nodes; snapshots are then written only while it is current.
+    pub(crate) fn spawn(
+        store: Arc<dyn Store>,
+        session_id: String,
+        fence: Option<i64>,
+    ) -> StoreWriter {
         let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
         let snapshot_pending = Arc::new(AtomicBool::new(false));
         let pending = snapshot_pending.clone();
+        let fenced = Arc::new(tokio::sync::Notify::new());
+        let fenced_out = fenced.clone();
         let task = tokio::spawn(async move {
             while let Some(job) = rx.recv().await {
                 let mut result = Ok(());
                 for effect in job.effects {
                     let essential = effect.essential();
                     let snapshot = matches!(effect, Effect::Snapshot { .. });
-                    let outcome = apply(store.as_ref(), &session_id, effect).await;
+                    let outcome = match (effect, fence) {
+                        (Effect::Snapshot { json, at }, Some(token)) => store
+                            .save_snapshot_fenced(&session_id, token, &json, at)
+                            .await
+                            .map(|kept| {
+                                if !kept {
+                                    tracing::warn!(session = %session_id, token, "snapshot refused: the lease moved on");
+                                    fenced_out.notify_one();
+                                }
+                            }),
+                        (effect, _) => apply(store.as_ref(), &session_id, effect).await,
+                    };
                     if snapshot {
                         pending.store(false, Ordering::Release);
                     }
@@ -97,7 +119,13 @@ impl StoreWriter {
             tx,
             task,
             snapshot_pending,
+            fenced,
         }
+    }
+
+    /// Resolves when a fenced snapshot write was refused.
+    pub(crate) async fn fenced_out(&self) {
+        self.fenced.notified().await
     }
 
     /// Queues effects after every earlier one, without waiting for them.

@@ -1,6 +1,7 @@
 //! The store: everything peercircle keeps on disk, behind one small async
-//! interface ([`Store`]) so that a PostgreSQL backend can be added beside the
-//! SQLite one without touching the handlers.
+//! interface ([`Store`]) with two backends, chosen by the database URL in
+//! [`connect`]: SQLite (one node, the default) and PostgreSQL (several nodes
+//! sharing one database). The handlers never know which one they talk to.
 //!
 //! It keeps facilitators, groups (and their co-facilitators), sessions,
 //! participants of a session (pseudonym, hashed token, removed), bans per
@@ -8,10 +9,86 @@
 //! message text: that lives only in the session actor's memory.
 //! Times are unix milliseconds (`i64`) so every backend stores them alike.
 
+pub mod postgres;
 pub mod sqlite;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+
+/// Opens the store named by `url`, creating or updating its schema:
+/// `postgres://…` or `postgresql://…` opens [`postgres::PgStore`]; `sqlite:…`
+/// or a bare file path opens [`sqlite::SqliteStore`] (the default). Any other
+/// scheme is refused rather than mistaken for a file name.
+pub async fn connect(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    match Backend::of(url) {
+        Some(Backend::Sqlite) => Ok(Arc::new(sqlite::SqliteStore::connect(url).await?)),
+        Some(Backend::Postgres) => Ok(Arc::new(postgres::PgStore::connect(url).await?)),
+        None => anyhow::bail!(
+            "unsupported database URL {}: use sqlite://PATH or postgres://USER@HOST/DATABASE",
+            redact_url(url)
+        ),
+    }
+}
+
+/// Which backend a database URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend of `url`, or `None` for a scheme neither store speaks.
+    pub fn of(url: &str) -> Option<Backend> {
+        let scheme = url
+            .split_once(':')
+            .map(|(scheme, _)| scheme.to_ascii_lowercase())
+            .filter(|s| {
+                !s.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            });
+        match scheme.as_deref() {
+            Some("postgres" | "postgresql") => Some(Backend::Postgres),
+            Some("sqlite") => Some(Backend::Sqlite),
+            // A bare path (`./data/x.db`, or `C:\x.db` on Windows): SQLite,
+            // as before there was a second backend.
+            None => Some(Backend::Sqlite),
+            Some(_) if !url.contains("://") => Some(Backend::Sqlite),
+            Some(_) => None,
+        }
+    }
+}
+
+/// `url` with any password replaced by `***`, safe to print or log.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let shown_authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => authority.to_string(),
+        },
+        None => authority.to_string(),
+    };
+    // A password may also ride in the query string (`?password=…`).
+    let tail = match tail.find("password=") {
+        Some(at) => {
+            let value_start = at + "password=".len();
+            let value_end = tail[value_start..]
+                .find('&')
+                .map_or(tail.len(), |n| value_start + n);
+            format!("{}***{}", &tail[..value_start], &tail[value_end..])
+        }
+        None => tail.to_string(),
+    };
+    format!("{scheme}://{shown_authority}{tail}")
+}
 
 /// A store failure, mapped once to the HTTP error in `crate::error`.
 #[derive(Debug, thiserror::Error)]
@@ -36,12 +113,7 @@ pub struct Facilitator {
     pub name: String,
 }
 
-/// A support resource shown on every screen ("Need help now?").
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct SupportResource {
-    pub label: String,
-    pub url: String,
-}
+pub use crate::domain::SupportResource;
 
 /// A group: the standing thing that meets week after week.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -112,6 +184,8 @@ pub struct ParticipantRecord {
     pub name: String,
     pub removed: bool,
     pub joined_at: i64,
+    /// When their first socket arrived; `None`: joined but never connected.
+    pub arrived_at: Option<i64>,
 }
 
 /// What a facilitator did, for the audit log. Never message text.
@@ -219,8 +293,10 @@ pub trait Store: Send + Sync + 'static {
     async fn set_session_locked(&self, id: &str, locked: bool) -> StoreResult<()>;
 
     // Participants.
-    /// Adds a participant unless the session already has `capacity` who were
-    /// not removed (atomic: two joins cannot both take the last place).
+    /// Adds a participant unless the session already has `capacity` who hold
+    /// a place (atomic: two joins cannot both take the last place). A place
+    /// is held by everyone not removed who arrived, or who joined after
+    /// `held_since` (un-arrived joins expire: `join_hold_secs`).
     #[allow(clippy::too_many_arguments)]
     async fn add_participant(
         &self,
@@ -231,18 +307,31 @@ pub trait Store: Send + Sync + 'static {
         address_hash: Option<&str>,
         capacity: u32,
         now: i64,
+        held_since: i64,
     ) -> StoreResult<JoinOutcome>;
     async fn participant_by_token(
         &self,
         token_hash: &str,
     ) -> StoreResult<Option<ParticipantRecord>>;
     async fn participant(&self, id: &str) -> StoreResult<Option<ParticipantRecord>>;
-    /// How many joined and were not removed.
-    async fn count_participants(&self, session_id: &str) -> StoreResult<u32>;
+    /// How many hold a place: not removed, and arrived or joined after
+    /// `held_since` (as in [`Store::add_participant`]).
+    async fn count_participants(&self, session_id: &str, held_since: i64) -> StoreResult<u32>;
+    /// Notes the participant's first socket (later calls keep the first time).
+    async fn mark_arrived(&self, participant_id: &str, at: i64) -> StoreResult<()>;
+    /// Everyone who joined a session (removed ones too), by join time.
+    async fn participants_of_session(
+        &self,
+        session_id: &str,
+    ) -> StoreResult<Vec<ParticipantRecord>>;
     /// Marks the participant removed (their token stops working); with `ban`,
     /// bars their device and address from the group's later sessions.
     async fn remove_participant(&self, id: &str, ban: bool, by: &str, now: i64) -> StoreResult<()>;
-    /// Is this device or address banned from the group?
+    /// Is this device or address banned from the group? A device ban always
+    /// counts. An address ban does not count for a device that joined one of
+    /// the group's sessions before that ban was made (a regular behind the
+    /// same address as someone banned keeps their place); a device never
+    /// seen before, or none, is refused by an address ban.
     async fn is_banned(
         &self,
         group_id: &str,
@@ -258,8 +347,82 @@ pub trait Store: Send + Sync + 'static {
     async fn save_snapshot(&self, session_id: &str, data: &str, at: i64) -> StoreResult<()>;
     /// The session's latest snapshot, if one was saved.
     async fn load_snapshot(&self, session_id: &str) -> StoreResult<Option<String>>;
+    /// Saves the snapshot only while `token` is the session's current,
+    /// unexpired lease (judged by the database): `Ok(false)` when fenced out
+    /// (another node took the session over). Only stores that share a
+    /// database between nodes implement it.
+    async fn save_snapshot_fenced(
+        &self,
+        session_id: &str,
+        token: i64,
+        data: &str,
+        at: i64,
+    ) -> StoreResult<bool> {
+        let _ = (session_id, token, data, at);
+        Err(StoreError::Other(anyhow::anyhow!(
+            "this store does not hold session leases"
+        )))
+    }
 
     // Audit log.
     async fn audit(&self, entry: &AuditEntry) -> StoreResult<()>;
     async fn audit_log(&self, group_id: &str, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_url_chooses_the_backend() {
+        for url in [
+            "sqlite://./data/peercircle.db",
+            "sqlite::memory:",
+            "SQLITE://x.db",
+            "./data/peercircle.db",
+            "peercircle.db",
+            "C:\\data\\peercircle.db",
+        ] {
+            assert_eq!(Backend::of(url), Some(Backend::Sqlite), "{url}");
+        }
+        for url in [
+            "postgres://postgres@127.0.0.1:5432/peercircle",
+            "postgresql://u:p@db.example.org/peercircle?sslmode=require",
+            "PostgreSQL://db/peercircle",
+        ] {
+            assert_eq!(Backend::of(url), Some(Backend::Postgres), "{url}");
+        }
+        assert_eq!(Backend::of("mysql://root@localhost/peercircle"), None);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_scheme_is_refused_without_its_password() {
+        let err = match connect("mysql://root:hunter2@localhost/peercircle").await {
+            Ok(_) => panic!("a MySQL URL must not open a store"),
+            Err(e) => format!("{e:#}"),
+        };
+        assert!(err.contains("unsupported database URL"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn passwords_never_show() {
+        assert_eq!(
+            redact_url("postgres://pc:s3cret@db:5432/peercircle"),
+            "postgres://pc:***@db:5432/peercircle"
+        );
+        assert_eq!(
+            redact_url("postgres://pc@db/peercircle?sslmode=require&password=s3cret&x=1"),
+            "postgres://pc@db/peercircle?sslmode=require&password=***&x=1"
+        );
+        assert_eq!(
+            redact_url("postgres://pc:p@ss@db/peercircle"),
+            "postgres://pc:***@db/peercircle"
+        );
+        assert_eq!(
+            redact_url("postgres://db/peercircle?password=s3cret"),
+            "postgres://db/peercircle?password=***"
+        );
+        assert_eq!(redact_url("sqlite://./data/x.db"), "sqlite://./data/x.db");
+    }
 }

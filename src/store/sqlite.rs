@@ -2,7 +2,7 @@
 //! API (no `DATABASE_URL` needed at build time).
 //!
 //! Connecting creates the database file and its folder when missing, turns
-//! on WAL and foreign keys, and runs the migrations in `migrations/`. The SQL
+//! on WAL and foreign keys, and runs the migrations in `migrations/sqlite/`. The SQL
 //! here stays portable (no SQLite-only functions) so that a PostgreSQL store
 //! can follow the same statements. It must never store message text.
 
@@ -90,7 +90,7 @@ impl SqliteStore {
                 .with_context(|| format!("cannot open the database {}", file.display()))?;
             (pool, writer)
         };
-        sqlx::migrate!()
+        sqlx::migrate!("./migrations/sqlite")
             .run(&writer)
             .await
             .context("database migration failed")?;
@@ -101,6 +101,69 @@ impl SqliteStore {
             groups: dashmap::DashMap::new(),
             cache_lock: tokio::sync::Mutex::new(()),
         })
+    }
+}
+
+/// An exclusive OS lock on `<database>.lock`, held for the life of the
+/// server: a second server on the same SQLite file would serve stale cached
+/// records and ignore the first one's sessions, so it refuses to start.
+/// Command-line tools (`facilitator add`, `migrate`) do not take it.
+#[derive(Debug)]
+pub struct DatabaseLock {
+    _file: std::fs::File,
+}
+
+/// Takes the [`DatabaseLock`] of the database at `url`; `None` for an
+/// in-memory database (nobody else can open it). Fails with a clear message
+/// when another process holds it.
+pub fn lock_database(url: &str) -> anyhow::Result<Option<DatabaseLock>> {
+    use std::io::{Read, Seek, Write};
+    if is_in_memory(url) {
+        return Ok(None);
+    }
+    let options =
+        SqliteConnectOptions::from_str(url).with_context(|| format!("bad database URL {url:?}"))?;
+    let database = options.get_filename().to_path_buf();
+    if let Some(dir) = database.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the database folder {}", dir.display()))?;
+    }
+    let mut path = database.clone().into_os_string();
+    path.push(".lock");
+    let path = std::path::PathBuf::from(path);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {
+            // Who holds it, for the message a second server prints.
+            let _ = file.set_len(0);
+            let _ = file.write_all(format!("{}\n", std::process::id()).as_bytes());
+            Ok(Some(DatabaseLock { _file: file }))
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.rewind();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            let who = if holder.is_empty() {
+                String::new()
+            } else {
+                format!(" (process {holder})")
+            };
+            anyhow::bail!(
+                "Another peercircle server{who} is already using the database {}. \
+                 Only one server may use a database file at a time: stop the other one first.",
+                database.display()
+            )
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
     }
 }
 
@@ -148,6 +211,7 @@ fn participant_from(row: &SqliteRow) -> Result<ParticipantRecord, sqlx::Error> {
         name: row.try_get("name")?,
         removed: b(row.try_get("removed")?),
         joined_at: row.try_get("joined_at")?,
+        arrived_at: row.try_get("arrived_at")?,
     })
 }
 
@@ -167,7 +231,7 @@ const GROUP_COLUMNS: &str = "id, name, description, agreement, timezone, capacit
      access_code_hash, support_resources, keep_transcript, created_at";
 const SESSION_COLUMNS: &str =
     "id, group_id, starts_at, ends_at, started_at, ended_at, cancelled, locked";
-const PARTICIPANT_COLUMNS: &str = "id, session_id, name, removed, joined_at";
+const PARTICIPANT_COLUMNS: &str = "id, session_id, name, removed, joined_at, arrived_at";
 
 impl SqliteStore {
     /// A group row plus its facilitator ids.
@@ -669,6 +733,7 @@ impl Store for SqliteStore {
         address_hash: Option<&str>,
         capacity: u32,
         now: i64,
+        held_since: i64,
     ) -> StoreResult<JoinOutcome> {
         let record = ParticipantRecord {
             id: crate::auth::new_id("p"),
@@ -676,6 +741,7 @@ impl Store for SqliteStore {
             name: name.to_string(),
             removed: false,
             joined_at: now,
+            arrived_at: None,
         };
         // One statement, and SQLite runs one writer at a time (this store
         // has a single writer connection): the count and the insert cannot
@@ -685,7 +751,8 @@ impl Store for SqliteStore {
              (id, session_id, name, token_hash, device_hash, address_hash, removed, joined_at) \
              SELECT ?, ?, ?, ?, ?, ?, 0, ? \
              WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?) \
-             AND (SELECT COUNT(*) FROM participants WHERE session_id = ? AND removed = 0) < ?",
+             AND (SELECT COUNT(*) FROM participants WHERE session_id = ? AND removed = 0 \
+                  AND (arrived_at IS NOT NULL OR joined_at > ?)) < ?",
         )
         .bind(&record.id)
         .bind(session_id)
@@ -696,6 +763,7 @@ impl Store for SqliteStore {
         .bind(now)
         .bind(session_id)
         .bind(session_id)
+        .bind(held_since)
         .bind(i64::from(capacity))
         .execute(&self.writer)
         .await?;
@@ -732,15 +800,43 @@ impl Store for SqliteStore {
         Ok(row.as_ref().map(participant_from).transpose()?)
     }
 
-    async fn count_participants(&self, session_id: &str) -> StoreResult<u32> {
+    async fn count_participants(&self, session_id: &str, held_since: i64) -> StoreResult<u32> {
         let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM participants WHERE session_id = ? AND removed = 0",
+            "SELECT COUNT(*) AS n FROM participants WHERE session_id = ? AND removed = 0 \
+             AND (arrived_at IS NOT NULL OR joined_at > ?)",
         )
         .bind(session_id)
+        .bind(held_since)
         .fetch_one(&self.pool)
         .await?;
         let n: i64 = row.try_get("n")?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    async fn mark_arrived(&self, participant_id: &str, at: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE participants SET arrived_at = ? WHERE id = ? AND arrived_at IS NULL")
+            .bind(at)
+            .bind(participant_id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn participants_of_session(
+        &self,
+        session_id: &str,
+    ) -> StoreResult<Vec<ParticipantRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE session_id = ? \
+             ORDER BY joined_at, id"
+        ))
+        .bind(session_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(participant_from)
+            .collect::<Result<_, _>>()?)
     }
 
     async fn remove_participant(&self, id: &str, ban: bool, by: &str, now: i64) -> StoreResult<()> {
@@ -789,14 +885,19 @@ impl Store for SqliteStore {
         if device_hash.is_none() && address_hash.is_none() {
             return Ok(false);
         }
+        // An address ban spares a device that came to this group before it.
         let row = sqlx::query(
-            "SELECT 1 AS one FROM bans WHERE group_id = ? AND \
-             ((device_hash IS NOT NULL AND device_hash = ?) OR \
-              (address_hash IS NOT NULL AND address_hash = ?)) LIMIT 1",
+            "SELECT 1 AS one FROM bans b WHERE b.group_id = ? AND \
+             ((b.device_hash IS NOT NULL AND b.device_hash = ?) OR \
+              (b.address_hash IS NOT NULL AND b.address_hash = ? AND NOT EXISTS ( \
+                 SELECT 1 FROM participants p JOIN sessions s ON s.id = p.session_id \
+                 WHERE s.group_id = b.group_id AND p.device_hash IS NOT NULL \
+                 AND p.device_hash = ? AND p.joined_at < b.created_at))) LIMIT 1",
         )
         .bind(group_id)
         .bind(device_hash)
         .bind(address_hash)
+        .bind(device_hash)
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.is_some())
@@ -869,203 +970,5 @@ impl Store for SqliteStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    async fn store() -> SqliteStore {
-        SqliteStore::connect("sqlite::memory:")
-            .await
-            .expect("store")
-    }
-
-    fn input() -> GroupInput {
-        GroupInput {
-            name: "G".into(),
-            description: String::new(),
-            agreement: "Be kind.".into(),
-            timezone: "Europe/London".into(),
-            capacity: 2,
-            access_code_hash: Some(Some("hash".into())),
-            support_resources: vec![SupportResource {
-                label: "Samaritans".into(),
-                url: "tel:116123".into(),
-            }],
-            keep_transcript: false,
-        }
-    }
-
-    #[test]
-    fn memory_urls_are_recognised() {
-        assert!(is_in_memory("sqlite::memory:"));
-        assert!(is_in_memory("sqlite://:memory:"));
-        assert!(!is_in_memory("sqlite://./data/peercircle.db"));
-    }
-
-    #[tokio::test]
-    async fn groups_sessions_participants_and_bans() {
-        let s = store().await;
-        let f = s
-            .create_facilitator(" A@Example.org", "A", "h")
-            .await
-            .expect("f");
-        assert_eq!(f.email, "a@example.org");
-        assert!(matches!(
-            s.create_facilitator("a@example.org", "B", "h").await,
-            Err(StoreError::Conflict(_))
-        ));
-        let g = s.create_group(&f.id, &input()).await.expect("group");
-        assert!(g.has_access_code);
-        assert_eq!(
-            s.access_code_hash(&g.id).await.expect("code").as_deref(),
-            Some("hash")
-        );
-        assert_eq!(g.facilitators, vec![f.id.clone()]);
-        assert!(s.is_group_facilitator(&g.id, &f.id).await.expect("is"));
-
-        let mut keep = input();
-        keep.access_code_hash = None;
-        keep.name = "H".into();
-        let g2 = s.update_group(&g.id, &keep).await.expect("update");
-        assert!(g2.has_access_code, "None keeps the code");
-        keep.access_code_hash = Some(None);
-        assert!(
-            !s.update_group(&g.id, &keep)
-                .await
-                .expect("update")
-                .has_access_code
-        );
-
-        let sessions = s
-            .create_sessions(&g.id, &[(1_000, 2_000), (10_000, 20_000)])
-            .await
-            .expect("sessions");
-        assert!(matches!(
-            s.create_sessions("g_nope", &[(1, 2)]).await,
-            Err(StoreError::NotFound)
-        ));
-        let sid = &sessions[0].id;
-        // Cached reads follow every write to the record.
-        let read = |id: String| {
-            let s = &s;
-            async move { s.session(&id).await.expect("read").expect("some") }
-        };
-        assert!(!read(sid.clone()).await.locked);
-        s.set_session_locked(sid, true).await.expect("lock");
-        assert!(read(sid.clone()).await.locked);
-        s.set_session_started(sid, Some(1_200))
-            .await
-            .expect("start");
-        assert_eq!(read(sid.clone()).await.started_at, Some(1_200));
-        let other = &sessions[1].id;
-        assert!(!read(other.clone()).await.cancelled);
-        s.cancel_session(other).await.expect("cancel");
-        assert!(read(other.clone()).await.cancelled);
-        assert_eq!(
-            s.group(&g.id).await.expect("group").expect("some").name,
-            "H"
-        );
-        s.set_session_ended(sid, 1_500).await.expect("end");
-        s.set_session_ended(sid, 1_900).await.expect("end again");
-        assert_eq!(
-            s.session(sid).await.expect("read").expect("some").ended_at,
-            Some(1_500)
-        );
-        assert_eq!(
-            s.sessions_of_group(&g.id, 2_000).await.expect("list").len(),
-            1
-        );
-
-        let join = |n: &'static str, t: &'static str| {
-            s.add_participant(sid, n, t, Some("dev"), Some("addr"), 2, 5)
-        };
-        let JoinOutcome::Joined(p) = join("One", "t1").await.expect("join") else {
-            panic!("should join");
-        };
-        join("Two", "t2").await.expect("join");
-        assert_eq!(join("Three", "t3").await.expect("join"), JoinOutcome::Full);
-        assert!(matches!(
-            s.add_participant("s_nope", "X", "t4", None, None, 2, 5)
-                .await,
-            Err(StoreError::NotFound)
-        ));
-
-        assert!(!s
-            .is_banned(&g.id, Some("dev"), Some("addr"))
-            .await
-            .expect("banned?"));
-        assert!(!s.is_banned(&g.id, None, None).await.expect("banned?"));
-        s.remove_participant(&p.id, true, &f.id, 7)
-            .await
-            .expect("remove");
-        assert_eq!(s.count_participants(sid).await.expect("count"), 1);
-        assert!(s
-            .is_banned(&g.id, Some("dev"), None)
-            .await
-            .expect("banned?"));
-        assert!(s
-            .is_banned(&g.id, None, Some("addr"))
-            .await
-            .expect("banned?"));
-        assert!(!s
-            .is_banned(&g.id, Some("other"), Some("other"))
-            .await
-            .expect("banned?"));
-        assert!(
-            s.participant_by_token("t1")
-                .await
-                .expect("p")
-                .expect("some")
-                .removed
-        );
-
-        let entry = AuditEntry {
-            group_id: g.id.clone(),
-            session_id: Some(sid.clone()),
-            facilitator_id: f.id.clone(),
-            action: "remove".into(),
-            target: Some(p.id.clone()),
-            detail: Some("ban=true".into()),
-            at: 7,
-        };
-        s.audit(&entry).await.expect("audit");
-        assert_eq!(s.audit_log(&g.id, 10).await.expect("log"), vec![entry]);
-
-        s.delete_group(&g.id).await.expect("delete");
-        assert!(
-            s.session(sid).await.expect("read").is_none(),
-            "sessions go with the group"
-        );
-        assert!(s.participant(&p.id).await.expect("read").is_none());
-        assert_eq!(
-            s.audit_log(&g.id, 10).await.expect("log").len(),
-            1,
-            "the audit log stays"
-        );
-        assert!(matches!(
-            s.delete_group(&g.id).await,
-            Err(StoreError::NotFound)
-        ));
-    }
-
-    #[tokio::test]
-    async fn login_tokens_expire_and_can_be_deleted() {
-        let s = store().await;
-        let f = s
-            .create_facilitator("a@example.org", "A", "h")
-            .await
-            .expect("f");
-        s.create_login_token(&f.id, "th", i64::MAX)
-            .await
-            .expect("token");
-        assert_eq!(
-            s.facilitator_by_token("th", 0).await.expect("read"),
-            Some(f.clone())
-        );
-        assert_eq!(
-            s.facilitator_by_token("th", i64::MAX).await.expect("read"),
-            None
-        );
-        s.delete_login_token("th").await.expect("delete");
-        assert_eq!(s.facilitator_by_token("th", 0).await.expect("read"), None);
-    }
-}
+#[path = "sqlite_tests.rs"]
+mod tests;

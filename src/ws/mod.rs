@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
@@ -66,7 +66,7 @@ pub async fn upgrade(
             "The session is missing from the address (/ws?session=…).",
         );
     };
-    if !origin_allowed(&state, &headers) {
+    if !crate::origin::allowed(&state, &headers) {
         return refuse(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -102,32 +102,6 @@ pub async fn upgrade(
             connection(state, session_id, socket).await;
             counter.fetch_sub(1, Ordering::AcqRel);
         })
-}
-
-fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        // Not a browser: nothing to check.
-        return true;
-    };
-    let origin = origin.trim_end_matches('/');
-    if state
-        .settings
-        .allowed_origins
-        .iter()
-        .any(|o| o == "*" || o.trim_end_matches('/').eq_ignore_ascii_case(origin))
-    {
-        return true;
-    }
-    // Same origin: the Origin's host:port equals the Host header.
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let origin_host = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"));
-    matches!((host, origin_host), (Some(h), Some(o)) if h.eq_ignore_ascii_case(o))
-        || state
-            .base_url
-            .trim_end_matches('/')
-            .eq_ignore_ascii_case(origin)
 }
 
 /// Whether a stream error is tungstenite refusing a frame over its size
@@ -213,6 +187,9 @@ async fn authenticate(
             }
             if p.removed {
                 return Err((close::REMOVED, "removed"));
+            }
+            if !crate::api::participants::note_arrival(state, &record, &p).await {
+                return Err((close::BAD_HELLO, "place given up"));
             }
             Identity {
                 id: MemberId::new(p.id),

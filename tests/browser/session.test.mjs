@@ -7,8 +7,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import {
-  startServer, launchBrowser, watch, axeSerious, screenshots, screenshotsDir, wallTime, until, logTexts,
+  startServer, launchBrowser, watch, axeSerious, screenshots, screenshotsDir, wallTime, until, logTexts, noSeriousAxeAtBothSizes, LAPTOP,
 } from './helpers.mjs';
 
 const FAC = { email: 'facilitator@example.org', name: 'Dana', password: 'a calm and long password' };
@@ -22,7 +23,8 @@ const problems = [];
 
 before(async () => {
   console.log(`# screenshots: ${screenshotsDir}`);
-  server = await startServer(FAC, { PEERCIRCLE_GRACE_SECS: '30' });
+  // A 28 s warning, so the client must take the seconds from the server.
+  server = await startServer(FAC, { PEERCIRCLE_GRACE_SECS: '30', PEERCIRCLE_TURN_WARNING_SECS: '28' });
   browser = await launchBrowser();
 });
 
@@ -42,9 +44,9 @@ async function noSeriousAxe(page, screen) {
 }
 
 test('a facilitator and two participants run a session', { timeout: 170_000 }, async (t) => {
-  const ctxF = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const ctxA = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const ctxB = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const ctxF = await browser.newContext({ viewport: LAPTOP });
+  const ctxA = await browser.newContext({ viewport: LAPTOP });
+  const ctxB = await browser.newContext({ viewport: LAPTOP });
 
   // Participant A's socket runs through a proxy the test controls, so the
   // test can drop it "from the server side" and hold the line down.
@@ -103,13 +105,21 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
     await fac.click('#group-form button[type=submit]');
     const card = fac.locator('section.group').first();
     await card.waitFor();
-    await card.locator('summary', { hasText: 'Schedule sessions' }).click();
+    // A new group opens its schedule form by itself, above the (empty) list.
+    await until(fac, 'the schedule form opens', () => document.querySelector('section.group details.schedule-box')?.hasAttribute('open'));
+    assert.ok(await card.evaluate((c) => {
+      const form = c.querySelector('details.schedule-box');
+      const list = c.querySelector('ul.sessions');
+      return !!form && !!list && (form.compareDocumentPosition(list) & Node.DOCUMENT_POSITION_FOLLOWING) !== 0;
+    }), 'the schedule form is above the list');
     await card.locator('input[type="datetime-local"]').fill(wallTime(Date.now() + 3 * 60_000, 'Europe/London'));
     await card.locator('input[type="number"]').first().fill('60');
     await card.locator('form.schedule button[type=submit]').click();
-    const link = card.locator('.session-row .link-field').first();
-    await link.waitFor();
-    joinUrl = await link.inputValue();
+    const row = card.locator('.session-row').first();
+    await row.waitFor();
+    joinUrl = await row.getAttribute('data-join-url') || '';
+    const rowBox = await row.boundingBox();
+    assert.ok(rowBox && rowBox.height < 70, `an upcoming session is one compact line (${rowBox && rowBox.height} px)`);
     assert.match(joinUrl, /\/s\/[^/]+$/);
     assert.match(await card.locator('a[href$="calendar.ics"]').getAttribute('href') || '', /\/api\/groups\/.+\/calendar\.ics$/);
     // Edit the group: add an access code.
@@ -153,6 +163,7 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
       await page.locator('#lobby').waitFor();
     }
     assert.match(await alex.locator('#lobby').textContent() || '', /starts|start/);
+    await noSeriousAxeAtBothSizes(alex, 'lobby');
     await screenshots(alex, 'lobby');
     // "Need help now?" opens the group's support resources.
     await kai.click('#help-open');
@@ -170,7 +181,7 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
     await fac.check('#mode-stick');
     await fac.fill('#turn-seconds', '300');
     await fac.click('#mode-form button[type=submit]');
-    await until(kai, 'stick mode', () => /has the talking stick|Nobody has the talking stick/.test(document.getElementById('status-line')?.textContent || ''));
+    await until(kai, 'stick mode', () => /has the stick|Nobody has the stick/.test(document.getElementById('status-line')?.textContent || ''));
 
     // Alex raises a hand and gets the stick at once; Kai raises and waits.
     await alex.click('#hand');
@@ -183,7 +194,7 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
     await alex.fill('#composer-text', 'Thank you for having me. It has been a long week.');
     await alex.click('#send');
     await until(kai, "Kai sees Alex's message", () => [...document.querySelectorAll('ol.log[data-room="main"] .msg-text')].some((e) => e.textContent === 'Thank you for having me. It has been a long week.'));
-    await noSeriousAxe(kai, 'session');
+    await noSeriousAxeAtBothSizes(kai, 'session');
     await screenshots(kai, 'session-participant');
 
     // Alex is done: the stick goes to Kai.
@@ -195,16 +206,20 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
   await t.test('a participant on a break keeps their place and is skipped', async () => {
     await alex.click('#hand');
     await until(alex, 'Alex is 1st in the queue', () => /1st in the queue/.test(document.getElementById('status-line')?.textContent || ''));
-    await alex.fill('#break-note', 'back in a few minutes');
     await alex.click('#take-break');
-    await until(alex, 'Alex sees "Your place is kept"', () => /Your place is kept/.test(document.getElementById('you')?.textContent || ''));
-    await until(kai, "Kai sees Alex's break", () => /On a break/.test(document.querySelector('#people [data-person]:not(.presence-online)')?.textContent || ''));
+    await until(alex, 'Alex sees "You\'re on a break. Your place is kept."', () => /You're on a break\. Your place is kept\./.test(document.querySelector('#actions .break-box')?.textContent || ''));
+    await until(alex, 'focus moves to "I\'m back"', () => document.activeElement?.id === 'back');
+    await alex.click('.break-note-box summary');
+    await alex.fill('#break-note', 'back in a few minutes');
+    await alex.click('#break-note-save');
+    await until(kai, "Kai sees Alex's break and note", () => /On a break: back in a few minutes/.test(document.querySelector('#people [data-person]:not(.presence-online)')?.textContent || ''));
 
     await kai.click('#done');
     await until(fac, 'nobody holds: Alex was skipped', () => /Nobody has the talking stick/.test(document.getElementById('stick-controls')?.textContent || ''));
     const alexRow = fac.locator('#queue .queue-item');
     assert.equal(await alexRow.count(), 1, 'Alex keeps a place in the queue');
-    assert.match(await alexRow.first().textContent() || '', /Alex.*on a break/);
+    assert.match(await alexRow.first().textContent() || '', /Alex.*on a break \(skipped until back\)/);
+    assert.equal(await fac.getByRole('button', { name: 'Give stick to Alex' }).count(), 0, '"Give stick" is not offered for someone on a break');
 
     await alex.click('#back');
     await until(alex, 'Alex is back and holds the stick', () => document.getElementById('your-turn')?.hidden === false);
@@ -214,11 +229,11 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
     await fac.fill('#turn-seconds', '30');
     await fac.click('#mode-form button[type=submit]');
     await alex.click('#hand');
-    await until(alex, 'the gentle warning', () => /no rush, finish your thought/.test(document.getElementById('your-turn')?.textContent || ''));
-    await until(kai, 'the clock says nearly time', () => /left in this turn · nearly time/.test(document.getElementById('turn-clock')?.textContent || ''));
+    await until(alex, 'the gentle warning, with the server\'s seconds', () => /About 28 seconds left; no rush, finish your thought/.test(document.getElementById('your-turn')?.textContent || ''));
+    await until(kai, 'the clock says nearly time', () => /left · nearly time/.test(document.getElementById('turn-clock')?.textContent || ''));
     await alex.click('#done');
     await until(fac, 'nobody holds again', () => /Nobody has the talking stick/.test(document.getElementById('stick-controls')?.textContent || ''));
-    await noSeriousAxe(fac, 'facilitator session');
+    await noSeriousAxeAtBothSizes(fac, 'facilitator session');
     await screenshots(fac, 'session-facilitator');
   });
 
@@ -240,7 +255,7 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
     await until(fac, 'two queued', () => document.querySelectorAll('#queue .queue-item').length === 2);
     // Fair order: Kai has had fewer turns than Alex, so Kai goes first.
     assert.deepEqual(await order(), ['Kai', 'Alex']);
-    await fac.getByRole('button', { name: 'Give stick to Alex' }).last().focus();
+    await fac.getByRole('button', { name: 'Move Alex up' }).focus();
     await fac.keyboard.press('Alt+ArrowUp');
     await until(fac, 'Alex moved up', () => /Alex/.test(document.querySelector('#queue .queue-item .queue-name')?.textContent || ''));
     assert.deepEqual(await order(), ['Alex', 'Kai']);
@@ -288,11 +303,12 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
     await msg.getByRole('button', { name: 'Show' }).click();
     assert.equal(await msg.locator('.msg-text').textContent(), grief);
 
-    await msg.getByRole('button', { name: 'React' }).click();
-    await msg.locator('button[data-emoji="heart"]').click();
+    await msg.getByRole('button', { name: "Actions for Kai's message" }).click();
+    await msg.getByRole('menuitem', { name: 'Heart' }).click();
     await until(kai, 'Kai sees the heart', () => /Heart: 1/.test(document.querySelector('ol.log[data-room="main"] li.msg:last-child .reaction-counts')?.textContent || ''));
 
-    await alex.locator('ol.log[data-room="main"] li.msg', { hasText: 'Content note: grief' }).getByRole('button', { name: 'Report' }).click();
+    await alex.locator('ol.log[data-room="main"] li.msg', { hasText: 'Content note: grief' }).getByRole('button', { name: "Actions for Kai's message" }).click();
+    await alex.getByRole('menuitem', { name: 'Report to the facilitator…' }).click();
     await alex.locator('#modal[open]').waitFor();
     await alex.check('#report-reason-1');
     await alex.click('#modal-ok');
@@ -302,10 +318,10 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
     await kai.locator('#modal[open]').waitFor();
     await kai.fill('#help-note', 'Today is the anniversary');
     await kai.click('#modal-ok');
-    await until(fac, 'the help request reaches the inbox', () => /Kai is struggling/.test(document.getElementById('inbox')?.textContent || ''));
+    await until(fac, 'the help request reaches the inbox', () => /Kai asked for help/.test(document.getElementById('inbox')?.textContent || ''));
     // The inbox survives a reload of the console (it comes back in the snapshot).
     await fac.reload();
-    await until(fac, 'the inbox after a reload', () => /Kai is struggling/.test(document.getElementById('inbox')?.textContent || '') && /Alex reported a message by Kai/.test(document.getElementById('inbox')?.textContent || ''));
+    await until(fac, 'the inbox after a reload', () => /Kai asked for help/.test(document.getElementById('inbox')?.textContent || '') && /Alex reported a message by Kai/.test(document.getElementById('inbox')?.textContent || ''));
     await screenshots(fac, 'facilitator-inbox');
 
     // A private check-in, and Kai's answer.
@@ -339,7 +355,7 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
 
     // Dark scheme: still no serious axe problem (contrast included).
     await kai.emulateMedia({ colorScheme: 'dark', reducedMotion: 'reduce' });
-    await noSeriousAxe(kai, 'session (dark)');
+    await noSeriousAxeAtBothSizes(kai, 'session (dark)');
     await screenshots(kai, 'session-dark');
     await kai.emulateMedia({ colorScheme: 'light', reducedMotion: 'no-preference' });
   });
@@ -395,13 +411,16 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
     await fac.getByRole('button', { name: 'Remove Kai' }).click();
     await fac.locator('#modal[open]').waitFor();
     await fac.click('#modal-ok');
-    await kai.locator('h1', { hasText: "You've been removed from this session" }).waitFor();
+    await kai.locator('h1', { hasText: 'The facilitator asked you to leave this session' }).waitFor();
     await until(alex, 'Kai is gone from the list', () => ![...document.querySelectorAll('#people .person-name')].some((e) => e.textContent === 'Kai'));
     await screenshots(kai, 'removed');
-    // A reload does not bring Kai back in; with the group locked, joining again is refused kindly.
+    // A reload does not bring Kai back in, and says so again; with the group
+    // locked, joining again is refused kindly.
     await fac.click('#lock');
     await until(fac, 'locked', () => document.getElementById('lock')?.getAttribute('aria-pressed') === 'true');
     await kai.reload();
+    await kai.locator('h1', { hasText: 'The facilitator asked you to leave this session' }).waitFor();
+    await kai.click('#join-again');
     await kai.locator('#agree').waitFor();
     await kai.click('#agree');
     await kai.fill('#pseudonym', 'Kai again');
@@ -415,8 +434,28 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
     await fac.locator('#modal[open]').waitFor();
     await fac.click('#modal-ok');
     await alex.locator('h1', { hasText: 'The session has ended' }).waitFor();
-    await fac.locator('h1', { hasText: 'The session has ended' }).waitFor();
+    await noSeriousAxeAtBothSizes(alex, 'ended');
     await screenshots(alex, 'ended');
+    // The facilitator lands on the dashboard with the session's summary.
+    await fac.waitForURL(/\/facilitate\?summary=/);
+    await until(fac, 'the summary', () => /Who came/.test(document.getElementById('summary')?.textContent || ''));
+    const summary = await fac.locator('#summary').textContent() || '';
+    assert.match(summary, /Alex/);
+    assert.match(summary, /Kai asked for help\. Seen by Dana after/);
+    assert.match(summary, /Alex reported a message by Kai\. Seen by Dana after/, 'removing the reported message marked it seen');
+    assert.doesNotMatch(summary, /Thank you for having me|house is so quiet/, 'never message text');
+    // A copy to keep, as a file: the same facts, never message text.
+    const [download] = await Promise.all([fac.waitForEvent('download'), fac.click('#summary-download')]);
+    const kept = readFileSync(await download.path(), 'utf8');
+    assert.match(kept, /^Session summary: Thursday carers circle/);
+    assert.match(kept, /- Kai \(asked to leave\): 1 turn/);
+    assert.match(kept, /Kai: seen by Dana after/);
+    assert.doesNotMatch(kept, /Thank you for having me|house is so quiet|anniversary/, 'never message text or notes');
+    await noSeriousAxeAtBothSizes(fac, 'summary');
+    await fac.emulateMedia({ colorScheme: 'dark' });
+    await noSeriousAxeAtBothSizes(fac, 'summary (dark)');
+    await fac.emulateMedia({ colorScheme: 'light' });
+    await screenshots(fac, 'summary');
   });
 
   const all = [...pf, ...pa, ...pb];
@@ -427,18 +466,19 @@ test('a facilitator and two participants run a session', { timeout: 170_000 }, a
 });
 
 test('the landing page and an out-of-date link are calm and accessible', { timeout: 30_000 }, async () => {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const ctx = await browser.newContext({ viewport: LAPTOP });
   const page = await ctx.newPage();
   const seen = watch(page, 'visitor');
   await page.goto(`${server.base}/`);
   await page.locator('h1', { hasText: 'Welcome to peercircle' }).waitFor();
-  await noSeriousAxe(page, 'landing');
+  await noSeriousAxeAtBothSizes(page, 'landing');
   await screenshots(page, 'landing');
   await page.fill('#landing-link', 'not a link at all');
   await page.click('#landing-form button[type=submit]');
   await page.locator('#landing-error').waitFor();
   await page.goto(`${server.base}/s/s_no_such_session`);
   await page.locator('h1', { hasText: "We couldn't find this group" }).waitFor();
+  await noSeriousAxeAtBothSizes(page, 'not found');
   assert.ok(await page.locator('#help-open').isVisible(), '"Need help now?" is there too');
   await page.click('#help-open');
   await page.locator('#help-dialog[open]').waitFor();

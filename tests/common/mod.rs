@@ -52,6 +52,26 @@ pub async fn spawn_app_in(dir: TempDir, settings: Settings) -> TestApp {
     // The server takes its time from tokio's clock, so a test can stop it
     // (`tokio::time::pause`) and move it on (`tokio::time::advance`).
     let clock = std::sync::Arc::new(peercircle::clock::TokioClock::new());
+    spawn_app_in_with_clock(dir, settings, clock).await
+}
+
+/// Like [`spawn_app_with`], with the server's clock given (a test moves it).
+pub async fn spawn_app_with_clock(
+    change: impl FnOnce(&mut Settings),
+    clock: peercircle::clock::SharedClock,
+) -> TestApp {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let db = dir.path().join("data").join("peercircle.db");
+    let mut settings = Settings::for_tests(format!("sqlite://{}", db.display()));
+    change(&mut settings);
+    spawn_app_in_with_clock(dir, settings, clock).await
+}
+
+async fn spawn_app_in_with_clock(
+    dir: TempDir,
+    settings: Settings,
+    clock: peercircle::clock::SharedClock,
+) -> TestApp {
     let app = Application::build_with_clock(settings.clone(), clock)
         .await
         .expect("the application builds");

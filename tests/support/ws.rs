@@ -171,7 +171,7 @@ impl Client {
                 match v["type"].as_str() {
                     Some("event") => self.events.push(v),
                     Some("ack") | Some("error") => self.answers.push(v),
-                    Some("history") => self.pages.push(v),
+                    Some("history") | Some("people") => self.pages.push(v),
                     _ => {}
                 }
                 true

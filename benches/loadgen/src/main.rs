@@ -198,6 +198,10 @@ async fn spawn_server(bin: &str, email: &str, password: &str) -> Result<(Spawned
         ("PEERCIRCLE_DEMO", "false".into()),
         ("PEERCIRCLE_JOIN_PER_MINUTE", "1000000".into()),
         ("PEERCIRCLE_LOGIN_PER_MINUTE", "100000".into()),
+        // Everyone joins from 127.0.0.1: loopback is rate-limited by default
+        // and HTTP connections are capped per address.
+        ("PEERCIRCLE_RATE_LIMIT_LOOPBACK", "false".into()),
+        ("PEERCIRCLE_HTTP_CONNECTIONS_PER_ADDRESS", "0".into()),
         ("PEERCIRCLE_SAY_RATE_COUNT", "1000000".into()),
         ("PEERCIRCLE_MAX_CONNECTIONS", "100000".into()),
         ("PEERCIRCLE_MAX_CAPACITY", "100000".into()),

@@ -93,7 +93,7 @@ pub use crate::protocol::{
 };
 use crate::protocol::{DmId, MemberId, MsgId, RoomId};
 pub use snapshot::{SessionSnapshot, SessionSummary};
-pub use view::HistoryPage;
+pub use view::{HistoryPage, PeoplePage};
 
 const MAIN_ROOM_NAME: &str = "Main circle";
 /// Allowed range of `turn_seconds`.
@@ -140,6 +140,12 @@ pub struct Config {
     /// Bytes of text (messages, dms, announcements, inbox notes) the
     /// welcome's snapshot may hold; older messages are paged with `history`.
     pub welcome_text_bytes: usize,
+    /// Above this many people a session is a large room: its welcome lists
+    /// a first page of them (the rest paged with `people`).
+    pub large_room: usize,
+    /// People on the first page of a large room's welcome, besides the
+    /// facilitators, the holder, the queue and the viewer.
+    pub welcome_people: usize,
 }
 
 impl Default for Config {
@@ -166,6 +172,8 @@ impl Default for Config {
             room_history: 200,
             max_message_chars: 2000,
             welcome_text_bytes: 256 * 1024,
+            large_room: 200,
+            welcome_people: 100,
         }
     }
 }
@@ -177,6 +185,8 @@ pub struct Applied {
     pub events: Vec<Event>,
     /// The answer to `history`, for the asking socket only.
     pub page: Option<HistoryPage>,
+    /// The answer to `people`, for the asking socket only.
+    pub people: Option<PeoplePage>,
 }
 
 /// The kinds of participant command with a rate limit of their own.
@@ -191,9 +201,10 @@ enum Bucket {
     Help,
     Dm,
     History,
+    People,
 }
 
-const BUCKETS: usize = 9;
+const BUCKETS: usize = 10;
 
 impl Bucket {
     /// The bucket of a command, if it is one a participant may run.
@@ -209,6 +220,7 @@ impl Bucket {
             Command::NeedHelp { .. } => Some(Bucket::Help),
             Command::Dm { .. } => Some(Bucket::Dm),
             Command::History { .. } => Some(Bucket::History),
+            Command::People { .. } => Some(Bucket::People),
             Command::Start
             | Command::Pause { .. }
             | Command::Mute { .. }
@@ -231,9 +243,12 @@ impl Bucket {
     fn rate(self, rates: &Rates) -> Rate {
         match self {
             Bucket::Say => rates.say,
-            Bucket::React | Bucket::Hand | Bucket::Pass | Bucket::Dm | Bucket::History => {
-                rates.commands
-            }
+            Bucket::React
+            | Bucket::Hand
+            | Bucket::Pass
+            | Bucket::Dm
+            | Bucket::History
+            | Bucket::People => rates.commands,
             Bucket::Break | Bucket::Report | Bucket::Help => rates.signals,
         }
     }
@@ -403,6 +418,8 @@ pub struct SessionState {
     /// Since when no facilitator is connected.
     no_facilitator_since: Option<Millis>,
     ending_warned: bool,
+    /// While paused: by whom, why, with what note.
+    pause: Option<crate::protocol::views::PauseView>,
 }
 
 /// Ids, phase and the stick only: no names, no messages.
@@ -476,6 +493,7 @@ impl SessionState {
             last_item: 0,
             no_facilitator_since: Some(now),
             ending_warned: false,
+            pause: None,
         }
     }
 
@@ -519,6 +537,23 @@ impl SessionState {
         self.index.get(id).is_some_and(|&i| self.members[i].removed)
     }
 
+    /// How many people are in the session (not removed).
+    pub fn member_count(&self) -> usize {
+        self.members.iter().filter(|m| !m.removed).count()
+    }
+
+    /// The participant objects of these members, as they are now (removed
+    /// or unknown ones left out).
+    pub fn participant_views(
+        &self,
+        ids: &[MemberId],
+    ) -> Vec<crate::protocol::views::ParticipantView> {
+        ids.iter()
+            .filter_map(|id| self.member(id))
+            .map(|m| self.participant_view(m))
+            .collect()
+    }
+
     /// Total live (unpaused) time so far.
     pub fn live_ms(&self) -> Millis {
         self.live_ms + self.live_since.map_or(0, |s| self.clock - s)
@@ -550,6 +585,7 @@ impl SessionState {
         }
         let mut out = Vec::new();
         let mut page = None;
+        let mut people = None;
         match cmd {
             Command::Say { room, text, cw } => {
                 self.say(now, me, &room, text.as_str(), cw.as_ref(), &mut out)?
@@ -570,6 +606,9 @@ impl SessionState {
                 before,
                 limit,
             } => page = Some(self.history(&room, before.as_ref(), limit)?),
+            Command::People { after, limit } => {
+                people = Some(self.people_page(after.as_ref(), limit)?)
+            }
             Command::Start => self.start(now, me, &mut out)?,
             Command::Pause { on, note } => {
                 self.pause_command(now, me, on, note.as_ref(), &mut out)?
@@ -598,7 +637,11 @@ impl SessionState {
             self.note_rate(me, b, now);
         }
         self.settle(now, &mut out);
-        Ok(Applied { events: out, page })
+        Ok(Applied {
+            events: out,
+            page,
+            people,
+        })
     }
 
     /// Refuses `rate_limited` when member `me` already used up `bucket`.

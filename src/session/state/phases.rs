@@ -8,6 +8,7 @@ use super::{
     ended, refuse, ErrorCode, Event, Millis, Phase, PhaseReason, Refusal, SessionState, TurnEnd,
 };
 use crate::protocol::text::{clean_optional, MAX_NOTE_CHARS};
+use crate::protocol::views::PauseView;
 use crate::protocol::{MemberId, UserText};
 
 /// A timer the state is waiting on.
@@ -126,6 +127,11 @@ impl SessionState {
         if let Some(since) = self.live_since.take() {
             self.live_ms += at - since;
         }
+        self.pause = Some(PauseView {
+            by: by.clone(),
+            reason,
+            note: note.clone(),
+        });
         out.push(Event::Phase {
             phase: Phase::Paused,
             by,
@@ -144,6 +150,7 @@ impl SessionState {
     fn resume(&mut self, at: Millis, by: MemberId, note: Option<Arc<str>>, out: &mut Vec<Event>) {
         self.phase = Phase::Live;
         self.live_since = Some(at);
+        self.pause = None;
         out.push(Event::Phase {
             phase: Phase::Live,
             by: Some(by),

@@ -128,6 +128,8 @@ fn command() -> impl Strategy<Value = Command> {
         1 => (room(), proptest::option::of(msg()), proptest::option::of(0u32..6))
             .prop_map(|(room, before, limit)| Command::History { room, before, limit }),
         2 => (1u32..6).prop_map(|n| Command::MarkSeen { item: ItemId::new(format!("i{n}")) }),
+        1 => (proptest::option::of(person()), proptest::option::of(0u32..4))
+            .prop_map(|(after, limit)| Command::People { after, limit }),
         1 => note().prop_map(|note| Command::NeedHelp { note }),
         3 => Just(Command::Start),
         3 => (any::<bool>(), note()).prop_map(|(on, note)| Command::Pause { on, note }),
@@ -188,8 +190,16 @@ fn config(setup: &Setup) -> Config {
     }
 }
 
-/// What a step produced: its events and, for `history`, the page.
-type Outcome = Result<(Vec<Event>, Option<HistoryPage>), Refusal>;
+/// What a step produced: its events and, for `history`, the page (for
+/// `people`, the ids on the page and whether more follow).
+type Outcome = Result<
+    (
+        Vec<Event>,
+        Option<HistoryPage>,
+        Option<(Vec<MemberId>, bool)>,
+    ),
+    Refusal,
+>;
 
 /// Builds the session of a case with everyone in `setup.connected` connected.
 fn build(setup: &Setup) -> SessionState {
@@ -213,12 +223,18 @@ fn run(s: &mut SessionState, now: Millis, op: &Op) -> Outcome {
     match op {
         Op::Connect(i) => s
             .connect(now, IDS[*i], IDS[*i], role(*i))
-            .map(|e| (e, None)),
-        Op::Disconnect(i) => Ok((s.disconnect(now, IDS[*i]), None)),
-        Op::Tick => Ok((s.tick(now), None)),
-        Op::Cmd(i, cmd) => s
-            .apply(now, IDS[*i], cmd.clone())
-            .map(|a| (a.events, a.page)),
+            .map(|e| (e, None, None)),
+        Op::Disconnect(i) => Ok((s.disconnect(now, IDS[*i]), None, None)),
+        Op::Tick => Ok((s.tick(now), None, None)),
+        Op::Cmd(i, cmd) => s.apply(now, IDS[*i], cmd.clone()).map(|a| {
+            let people = a.people.map(|p| {
+                (
+                    p.participants.iter().map(|x| x.id.clone()).collect(),
+                    p.more,
+                )
+            });
+            (a.events, a.page, people)
+        }),
     }
 }
 
@@ -351,7 +367,7 @@ fn check_outcome(
         );
     }
     let events = match outcome {
-        Ok((events, _)) => events,
+        Ok((events, _, _)) => events,
         Err(refusal) => {
             prop_assert!(!refusal.message.is_empty());
             // a refused command changes nothing anyone can see
@@ -417,7 +433,7 @@ fn run_case(setup: &Setup, steps: &[(Millis, Op)]) -> Result<Vec<Event>, TestCas
         if let (Some(before), Op::Cmd(who, cmd)) = (&before, op) {
             check_outcome(before, &s, *who, cmd, &outcome)?;
         }
-        if let Ok((events, _)) = &outcome {
+        if let Ok((events, _, _)) = &outcome {
             check_events(events)?;
             all.extend(events.iter().cloned());
         }
@@ -517,9 +533,10 @@ proptest! {
             let a = run(&mut s, now, op);
             let b = run(&mut r, now, op);
             match (&a, &b) {
-                (Ok((ea, pa)), Ok((eb, pb))) => {
+                (Ok((ea, pa, qa)), Ok((eb, pb, qb))) => {
                     prop_assert_eq!(ea, eb, "{:?}", op);
                     prop_assert_eq!(page_after(pa, last_msg), page_after(pb, last_msg));
+                    prop_assert_eq!(qa, qb, "{:?}", op);
                 }
                 (Err(x), Err(y)) => prop_assert_eq!(x, y, "{:?}", op),
                 _ => prop_assert!(false, "{:?}: {:?} vs {:?}", op, a.as_ref().err(), b.as_ref().err()),

@@ -47,6 +47,8 @@ pub struct SessionSnapshot {
     last_item: u64,
     no_facilitator_since: Option<Millis>,
     ending_warned: bool,
+    #[serde(default)]
+    pause: Option<crate::protocol::views::PauseView>,
 }
 
 /// Why a snapshot could not be restored.
@@ -186,6 +188,7 @@ impl SessionState {
             last_item: self.last_item,
             no_facilitator_since: self.no_facilitator_since,
             ending_warned: self.ending_warned,
+            pause: self.pause.clone(),
         }
     }
 
@@ -249,6 +252,7 @@ impl SessionState {
             last_item: snapshot.last_item,
             no_facilitator_since: snapshot.no_facilitator_since,
             ending_warned: snapshot.ending_warned,
+            pause: snapshot.pause,
         })
     }
 }

@@ -12,7 +12,7 @@ use crate::protocol::views::{
     AnnouncementView, DmView, InboxItem, InboxKind, MessageView, ParticipantView, RoomView,
     SessionInfo, Snapshot,
 };
-use crate::protocol::{MsgId, RoomId};
+use crate::protocol::{MemberId, MsgId, RoomId};
 
 use super::{refuse, ErrorCode, MemberState, Message, Refusal, Role, SessionState};
 
@@ -22,6 +22,19 @@ const DEFAULT_PAGE: usize = 50;
 const MAX_PAGE: usize = 100;
 /// Bytes counted for a message besides its text (ids, times, keys).
 const MESSAGE_OVERHEAD: usize = 128;
+
+/// People on one page of `people` unless the client asks for fewer.
+const DEFAULT_PEOPLE: usize = 200;
+/// Most people on one page of `people`.
+const MAX_PEOPLE: usize = 500;
+
+/// An answer to `people`: the next people of the session in the order they
+/// first came, and whether more follow.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PeoplePage {
+    pub participants: Vec<ParticipantView>,
+    pub more: bool,
+}
 
 /// An answer to `history`: messages older than the one asked about,
 /// oldest first, and whether even older ones exist.
@@ -82,8 +95,70 @@ where
 }
 
 impl SessionState {
+    /// The people a welcome lists: everyone, or in a large room the
+    /// facilitators, the holder, the queue, the viewer and the first
+    /// `welcome_people` to come (in the order they first came); with the
+    /// total and whether some are left out.
+    fn listed_people(&self, viewer: &str) -> (Vec<ParticipantView>, u32, bool) {
+        let present = self.members.iter().filter(|m| !m.removed);
+        let total = present.clone().count();
+        let total_u32 = u32::try_from(total).unwrap_or(u32::MAX);
+        if total <= self.config.large_room {
+            let all = present.map(|m| self.participant_view(m)).collect();
+            return (all, total_u32, false);
+        }
+        let holder = self.holder();
+        let queued: std::collections::HashSet<&MemberId> = self.queue.iter().collect();
+        let mut others = 0;
+        let mut listed = Vec::new();
+        for m in present {
+            let always = m.role == Role::Facilitator
+                || holder == Some(&m.id)
+                || queued.contains(&m.id)
+                || m.id == viewer;
+            if always || others < self.config.welcome_people {
+                if !always {
+                    others += 1;
+                }
+                listed.push(self.participant_view(m));
+            }
+        }
+        let more = listed.len() < total;
+        (listed, total_u32, more)
+    }
+
+    /// Up to `limit` (1–500, default 200) people after `after` in the order
+    /// they first came (from the first when absent).
+    pub(super) fn people_page(
+        &self,
+        after: Option<&MemberId>,
+        limit: Option<u32>,
+    ) -> Result<PeoplePage, Refusal> {
+        let start = match after {
+            None => 0,
+            Some(id) => match self.index.get(id) {
+                Some(&i) => i + 1,
+                None => return refuse(ErrorCode::NotFound, "That person isn't in this session."),
+            },
+        };
+        let count = limit.map_or(DEFAULT_PEOPLE, |l| (l as usize).clamp(1, MAX_PEOPLE));
+        let mut rest = self.members[start.min(self.members.len())..]
+            .iter()
+            .filter(|m| !m.removed);
+        let participants: Vec<ParticipantView> = rest
+            .by_ref()
+            .take(count)
+            .map(|m| self.participant_view(m))
+            .collect();
+        Ok(PeoplePage {
+            participants,
+            more: rest.next().is_some(),
+        })
+    }
+
     /// The `state` of the welcome frame as seen by `viewer`.
     pub fn view(&self, viewer: &str) -> Snapshot {
+        let (participants, participants_total, participants_more) = self.listed_people(viewer);
         let facilitator = self.role_of(viewer) == Some(Role::Facilitator);
         let budget = self.config.welcome_text_bytes.max(4096);
         let count = self.config.room_history;
@@ -141,13 +216,11 @@ impl SessionState {
                 locked: self.locked,
                 turn_seconds: self.turn_seconds,
                 ends_at: self.ends_at,
+                pause: self.pause.clone(),
             },
-            participants: self
-                .members
-                .iter()
-                .filter(|m| !m.removed)
-                .map(|m| self.participant_view(m))
-                .collect(),
+            participants,
+            participants_total,
+            participants_more,
             queue: self.queue.clone(),
             stick: self.stick_view(),
             rooms,

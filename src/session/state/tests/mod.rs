@@ -10,8 +10,8 @@ mod chat;
 mod controls;
 mod members;
 mod phases;
-mod stick;
 mod snapshot;
+mod stick;
 mod view;
 mod wire;
 

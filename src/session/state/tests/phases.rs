@@ -161,3 +161,29 @@ fn the_end_comes_even_in_the_lobby_or_paused() {
     assert_eq!(kinds(&events), ["ending_soon", "phase"]);
     assert_eq!(h.s.phase(), Phase::Ended);
 }
+
+#[test]
+fn the_snapshot_says_who_paused_why_and_with_what_note_until_resumed() {
+    let mut h = H::live();
+    h.ok("f1", json!({"type":"pause","on":true,"note":"a breath"}));
+    assert_eq!(
+        h.snap()["session"]["pause"],
+        json!({"by":"f1","note":"a breath"})
+    );
+    // It survives a restore too.
+    let r = SessionState::restore(Config::default(), h.s.save()).unwrap();
+    assert_eq!(
+        serde_json::to_value(r.view("p1")).unwrap()["session"]["pause"]["note"],
+        "a breath"
+    );
+    h.ok("f1", json!({"type":"pause","on":false}));
+    assert!(h.snap()["session"].get("pause").is_none());
+    // Paused by itself: the reason, and nobody.
+    h.disconnect("f1");
+    h.wait(30_000);
+    h.tick();
+    assert_eq!(
+        h.snap()["session"]["pause"],
+        json!({"reason":"no_facilitator"})
+    );
+}

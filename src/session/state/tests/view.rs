@@ -124,3 +124,55 @@ fn facilitators_join_as_facilitators_and_may_not_take_the_stick() {
         ErrorCode::BadRequest
     );
 }
+
+#[test]
+fn a_large_room_lists_a_first_page_of_people_and_pages_the_rest() {
+    let mut h = H::with(Config {
+        large_room: 5,
+        welcome_people: 2,
+        ..Config::default()
+    });
+    for i in 4..=9 {
+        h.connect(&format!("p{i}"), Role::Participant).unwrap();
+    }
+    h.ok("p8", json!({"type":"hand","up":true}));
+    // Ten people: the facilitator, the first two others, the queued p8 and
+    // the viewer p9 are listed; the rest are counted.
+    let v = serde_json::to_value(h.s.view("p9")).unwrap();
+    let ids: Vec<&str> = v["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["f1", "p1", "p2", "p8", "p9"]);
+    assert_eq!(v["participants_total"], 10);
+    assert_eq!(v["participants_more"], true);
+    // Paging walks everyone in the order they came.
+    let run = |h: &mut H, after: Option<&str>| {
+        let cmd = json!({"type":"people","after":after,"limit":4});
+        h.s.apply(h.now, "p9", serde_json::from_value(cmd).unwrap())
+            .unwrap()
+            .people
+            .unwrap()
+    };
+    let first = run(&mut h, None);
+    assert_eq!(first.participants.len(), 4);
+    assert!(first.more);
+    let second = run(&mut h, Some("p3"));
+    let ids: Vec<&str> = second.participants.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["p4", "p5", "p6", "p7"]);
+    let last = run(&mut h, Some("p7"));
+    assert_eq!(last.participants.len(), 2);
+    assert!(!last.more);
+    assert_eq!(
+        h.err("p9", json!({"type":"people","after":"nobody"})),
+        ErrorCode::NotFound
+    );
+    // A small room lists everyone.
+    let small = H::lobby();
+    let v = serde_json::to_value(small.s.view("p1")).unwrap();
+    assert_eq!(v["participants"].as_array().unwrap().len(), 4);
+    assert_eq!(v["participants_total"], 4);
+    assert_eq!(v["participants_more"], false);
+}
