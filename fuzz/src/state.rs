@@ -161,6 +161,7 @@ fn config(b: &mut Bytes) -> Config {
         room_history: b.pick(&[4, 1, 2, 8, 200]),
         max_message_chars: b.pick(&[2000, 10, 200]),
         welcome_text_bytes: b.pick(&[defaults.welcome_text_bytes, 0, 4096, 8192]),
+        ..defaults
     }
 }
 
