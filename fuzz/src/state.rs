@@ -243,7 +243,7 @@ fn command(b: &mut Bytes) -> Command {
         0..=2 => Command::Say {
             room: room(b),
             text: said(b),
-            cw: (b.byte() % 4 == 0).then(|| said(b)),
+            cw: b.byte().is_multiple_of(4).then(|| said(b)),
         },
         3 => Command::React {
             msg: msg(b),
@@ -256,7 +256,7 @@ fn command(b: &mut Bytes) -> Command {
             ]),
         },
         4..=5 => Command::Hand {
-            up: b.byte() % 4 != 0,
+            up: !b.byte().is_multiple_of(4),
         },
         6 => Command::Pass,
         7 => Command::Break {
@@ -287,7 +287,7 @@ fn command(b: &mut Bytes) -> Command {
         },
         15 => Command::MuteAll { on: b.bool() },
         16 => Command::Give {
-            participant: (b.byte() % 4 != 0).then(|| person(b)),
+            participant: (!b.byte().is_multiple_of(4)).then(|| person(b)),
         },
         17 => Command::Lower {
             participant: person(b),
