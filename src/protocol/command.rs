@@ -405,10 +405,25 @@ pub fn parse_command(text: &str) -> Result<(Option<Ref>, Command), Malformed> {
         Ok(c) => Ok((reference, c)),
         Err(e) => {
             let detail = e.to_string();
-            let message = if detail.starts_with("unknown variant") {
+            // serde says "unknown variant" both for an unknown `type` and
+            // for an unknown value of a known command's field (an emoji, a
+            // mode): only the first is an unknown command. serde's own
+            // messages for a wrong value quote the value; the sender is
+            // told what was expected instead (the protocol promises to
+            // name fields and types, never the values sent).
+            let expected = ["unknown variant ", "invalid type: ", "invalid value: "]
+                .iter()
+                .find_map(|p| detail.strip_prefix(p))
+                .and_then(|rest| rest.rsplit_once(", expected "))
+                .map(|(_, e)| e.split(" at line").next().unwrap_or(e));
+            let message = if !Command::TYPES.contains(&kind.as_str()) {
                 format!("`{kind}` is not a command this server knows.")
+            } else if let Some(expected) = expected {
+                format!(
+                    "`{kind}`: a field has a value this server can't use (expected {expected})."
+                )
             } else {
-                // serde's message names fields and types, never values.
+                // serde's other messages name fields and types, never values.
                 format!(
                     "`{kind}`: {}",
                     detail.split(" at line").next().unwrap_or("invalid fields")
@@ -439,6 +454,31 @@ mod tests {
         assert_eq!(e.message, "`say`: missing field `text`");
         let e = parse_command(r#"{"type":"hello","token":"t"}"#).expect_err("hello");
         assert_eq!(e.message, "You are already connected.");
+    }
+
+    #[test]
+    fn an_unknown_value_of_a_known_command_is_not_an_unknown_command() {
+        // Found by the `protocol` fuzz target (fuzz/corpus/protocol/regress-unknown-emoji);
+        // serde's messages quoted the values sent.
+        let e =
+            parse_command(r#"{"type":"react","ref":"r1","msg":"m1","emoji":"my secret words"}"#)
+                .expect_err("unknown emoji");
+        assert_eq!(e.reference.as_deref(), Some("r1"));
+        assert!(e.message.starts_with("`react`: "), "{}", e.message);
+        assert!(
+            e.message.contains("`me_too`"),
+            "names the emoji allowed: {}",
+            e.message
+        );
+        assert!(!e.message.contains("secret"), "{}", e.message);
+        let e = parse_command(r#"{"type":"mode","mode":"chaos"}"#).expect_err("unknown mode");
+        assert!(
+            e.message.starts_with("`mode`: ") && e.message.contains("`round`"),
+            "{}",
+            e.message
+        );
+        let e = parse_command(r#"{"type":"dance"}"#).expect_err("unknown type");
+        assert_eq!(e.message, "`dance` is not a command this server knows.");
     }
 
     #[test]
