@@ -23,6 +23,9 @@ step "cargo test (unit, property and integration tests)"
 cargo test --workspace 2>&1 | tee /tmp/peercircle-cargo-test.log
 grep -E '^test result:' /tmp/peercircle-cargo-test.log | awk '{p+=$4; f+=$6} END {printf "cargo tests: %d passed, %d failed\n", p, f}'
 
+step "fuzz targets (libFuzzer for a few seconds each when built, else their corpus replayed)"
+bash fuzz/check.sh
+
 if [ -x benches/smoke.sh ]; then
   step "load generator smoke run"
   bash benches/smoke.sh
