@@ -3,7 +3,7 @@
 # bounded in size and time. See BENCHMARKS.md.
 #
 #   benches/run.sh peers       # W2 shape: ceiling, ws, Socket.IO, Python websockets, peercircle
-#   benches/run.sh workloads   # peercircle W1..W5 at full size
+#   benches/run.sh workloads   # peercircle W1..W6 at full size (WORKLOADS="w1 w4 w6" for a subset)
 #   benches/run.sh table FILE  # print the side-by-side table of a results file
 #
 # Environment: CLIENTS (1000), DURATION (seconds per phase, 15), WARMUP (3),
@@ -100,12 +100,16 @@ run_workloads() {
   local out="$RESULTS/workloads-$(date +%Y%m%d-%H%M%S).jsonl"
   [ -x "$PC" ] || { echo "no $PC: build peercircle first" >&2; exit 1; }
   for rep in $(seq 1 "$REPEAT"); do
-    "$LOAD" w1 --spawn "$PC" --out "$out" ${W_ARGS_W1:-} >/dev/null || true
-    "$LOAD" w2 --spawn "$PC" --participants 1000 --out "$out" ${W_ARGS_W2:-} >/dev/null || true
-    "$LOAD" w2 --spawn "$PC" --participants 5000 --out "$out" ${W_ARGS_W2:-} >/dev/null || true
-    "$LOAD" w3 --spawn "$PC" --out "$out" ${W_ARGS_W3:-} >/dev/null || true
-    "$LOAD" w4 --spawn "$PC" --out "$out" ${W_ARGS_W4:-} >/dev/null || true
-    "$LOAD" w5 --spawn "$PC" --out "$out" ${W_ARGS_W5:-} >/dev/null || true
+    for w in ${WORKLOADS:-w1 w2-1000 w2-5000 w3 w4 w5 w6}; do
+      echo "== $w (run $rep/$REPEAT)" >&2
+      case "$w" in
+        w2-1000) "$LOAD" w2 --spawn "$PC" --participants 1000 --out "$out" ${W_ARGS_W2:-} >/dev/null || true ;;
+        w2-5000) "$LOAD" w2 --spawn "$PC" --participants 5000 --out "$out" ${W_ARGS_W2:-} >/dev/null || true ;;
+        *)
+          local extra="W_ARGS_${w^^}"
+          "$LOAD" "$w" --spawn "$PC" --out "$out" ${!extra:-} >/dev/null || true ;;
+      esac
+    done
   done
   echo "results: $out" >&2
   table "$out"

@@ -38,6 +38,9 @@ pub struct Opts {
     pub text_len: usize,
     pub open_fraction: f64,
     pub connect_concurrency: usize,
+    /// W6: arrivals spread evenly over this time (a join storm into the one
+    /// room) instead of connecting `connect_concurrency` at a time.
+    pub arrive_over: Option<Duration>,
 }
 
 /// How to put one client into the room.
@@ -192,19 +195,36 @@ pub async fn run(ctx: Shared, framing: Framing, how: Enter, o: Opts) -> Value {
     let window = Arc::new(Semaphore::new(0));
     let gate = Arc::new(Semaphore::new(o.connect_concurrency.max(1)));
     let t_connect = std::time::Instant::now();
+    let start = tokio::time::Instant::now();
+    let usage = common::Usage::start(ctx.server_pid);
     let mut pending = Vec::new();
     for idx in 0..o.clients {
         let (ctx, how, gate) = (ctx.clone(), how.clone(), gate.clone());
+        let at = o
+            .arrive_over
+            .map(|over| start + over.mul_f64(idx as f64 / o.clients as f64));
         pending.push(tokio::spawn(async move {
-            let _p = gate.acquire_owned().await.ok();
-            enter(&ctx, &how, idx).await
+            let _p = match at {
+                Some(at) => {
+                    tokio::time::sleep_until(at).await;
+                    None
+                }
+                None => gate.acquire_owned().await.ok(),
+            };
+            let ws = enter(&ctx, &how, idx).await;
+            (ws, start.elapsed())
         }));
     }
     let mut triggers = Vec::new();
     let mut tasks = Vec::new();
     let mut failed = 0;
+    let mut last_in = Duration::ZERO;
     for (idx, p) in pending.into_iter().enumerate() {
-        match p.await {
+        let p = p.await.map(|(ws, at)| {
+            last_in = last_in.max(at);
+            ws
+        });
+        match p {
             Ok(Ok(ws)) => {
                 let (tx, rx) = mpsc::unbounded_channel();
                 triggers.push(tx);
@@ -228,6 +248,7 @@ pub async fn run(ctx: Shared, framing: Framing, how: Enter, o: Opts) -> Value {
     }
     let connect_s = t_connect.elapsed().as_secs_f64();
     let connected = triggers.len();
+    let joining = usage.stop();
     eprintln!("[bcast] {connected} connected ({failed} failed) in {connect_s:.1}s");
     let mut out = json!({
         "framing": format!("{framing:?}").to_lowercase(),
@@ -235,7 +256,16 @@ pub async fn run(ctx: Shared, framing: Framing, how: Enter, o: Opts) -> Value {
         "connect_all_s": common::round3(connect_s),
         "join_time": ctx.stats.join_summary(),
         "window": o.window,
+        "joining_usage": joining,
     });
+    if let Some(over) = o.arrive_over {
+        // The last welcome, measured from the first arrival, and how long
+        // after the last arrival (at `over`) that was.
+        out["arrive_over_s"] = json!(over.as_secs_f64());
+        out["all_in_s"] = json!(common::round3(last_in.as_secs_f64()));
+        out["all_in_after_last_arrival_s"] =
+            json!(common::round3((last_in.as_secs_f64() - over.as_secs_f64()).max(0.0)));
+    }
     if connected == 0 {
         let _ = stop_tx.send(true);
         return out;

@@ -117,6 +117,16 @@ enum Cmd {
         #[command(flatten)]
         b: BcastArgs,
     },
+    /// Large room: N people join one open session, arriving evenly over
+    /// `over` seconds, then everybody posts (the W2 phases).
+    W6 {
+        #[arg(long, default_value_t = 5000)]
+        participants: usize,
+        #[arg(long, default_value_t = 10.0)]
+        over: f64,
+        #[command(flatten)]
+        b: BcastArgs,
+    },
     /// Join storm: N people join within `over` seconds.
     W3 {
         #[arg(long, default_value_t = 10_000)]
@@ -399,6 +409,14 @@ async fn run_cmd(
             let _ = stop_tx.send(true);
             emit(g, "w2", &ctx, v);
         }
+        Cmd::W6 {
+            participants,
+            over,
+            b,
+        } => {
+            let v = w6(&ctx, g, participants, secs(over), bopts(participants, &b)).await?;
+            emit(g, "w6", &ctx, v);
+        }
         Cmd::W3 {
             people,
             size,
@@ -495,7 +513,31 @@ fn bopts(clients: usize, b: &BcastArgs) -> bcast::Opts {
         text_len: b.text_len,
         open_fraction: b.fraction.clamp(0.01, 1.0),
         connect_concurrency: b.connect_concurrency,
+        arrive_over: None,
     }
+}
+
+/// W6: one open session, `participants` arriving evenly over `over`, then
+/// the W2 phases in that room.
+async fn w6(
+    ctx: &Shared,
+    g: &Global,
+    participants: usize,
+    over: Duration,
+    mut o: bcast::Opts,
+) -> Result<Value, String> {
+    let fac = peercircle::login(ctx, &g.email, &g.password).await?;
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let s =
+        workloads::setup_sessions(ctx, &fac, 1, participants + 10, "open", None, &stop).await?;
+    o.arrive_over = Some(over);
+    let how = Enter::Peercircle {
+        session: s.ids[0].clone(),
+    };
+    let mut v = bcast::run(ctx.clone(), Framing::Peercircle, how, o).await;
+    v["label"] = json!("peercircle");
+    let _ = stop_tx.send(true);
+    Ok(v)
 }
 
 /// Protocol failures: anything in `errors` plus refusals a well-behaved
@@ -579,6 +621,7 @@ async fn smoke(g: &Global, target: &Target, pid: Option<u32>) -> Result<ExitCode
                 text_len: 60,
                 open_fraction: 0.5,
                 connect_concurrency: 6,
+                arrive_over: None,
             };
             let v = bcast::run(
                 ctx.clone(),
@@ -609,6 +652,41 @@ async fn smoke(g: &Global, target: &Target, pid: Option<u32>) -> Result<ExitCode
             check("w2", p);
         }
         Err(e) => check("w2", vec![e]),
+    }
+
+    // W6: a large room (over the server's large-room threshold of 200, so
+    // presence goes out in batches and the welcome is paged): 220 people
+    // arriving over 2 s, then everybody posts.
+    let ctx = make_ctx(g, target, pid);
+    let o = bcast::Opts {
+        clients: 220,
+        duration: secs(1.5),
+        warmup: secs(0.5),
+        window: 8,
+        text_len: 60,
+        open_fraction: 0.5,
+        connect_concurrency: 16,
+        arrive_over: None,
+    };
+    match w6(&ctx, g, 220, secs(2.0), o).await {
+        Ok(v) => {
+            let mut p = smoke_problems(&ctx);
+            if v["connected"].as_u64() != Some(220) {
+                p.push(format!("connected {} of 220", v["connected"]));
+            }
+            if v["all_in_after_last_arrival_s"].as_f64().unwrap_or(f64::MAX) > 10.0 {
+                p.push(format!(
+                    "all in {}s after the last arrival",
+                    v["all_in_after_last_arrival_s"]
+                ));
+            }
+            if v["saturation"]["delivered_per_s"].as_f64().unwrap_or(0.0) <= 0.0 {
+                p.push("no deliveries in the large room".into());
+            }
+            emit(g, "smoke_w6", &ctx, v);
+            check("w6", p);
+        }
+        Err(e) => check("w6", vec![e]),
     }
 
     // W3: 20 people within a second.
