@@ -122,6 +122,28 @@ def main():
             print(f"| {p} | {b / n:,.0f} | {k / n:.1f} |")
     print(f"| **total live heap per socket** | **{total / n:,.0f}** | {sum(r[1] for r in rows if r[2] not in FIXED) / n:.1f} |")
     print()
+    # The tasks, by the future they run: bytes per socket and one task's size.
+    tasks = defaultdict(lambda: [0, 0, 0, 0])
+    for which, sign in ((sites, 1), (load(a.baseline) if a.baseline else [], -1)):
+        for eb, ebk, frames in which:
+            for f in frames:
+                m = re.search(r"task::core::Cell<(.*)", f)
+                if m:
+                    name = re.sub(r"tokio_util::task::task_tracker::TrackedFuture<", "", m.group(1))
+                    name = re.split(r"::\{(?:async|closure)", name)[0][:70]
+                    t = tasks[name]
+                    t[0] += sign * eb
+                    t[1] += sign * ebk
+                    if sign > 0:
+                        t[2] += eb
+                        t[3] += ebk
+                    break
+    print("| task (future it runs) | bytes per socket | one task, bytes |")
+    print("|---|---|---|")
+    for name, (b, k, eb, ebk) in sorted(tasks.items(), key=lambda kv: -kv[1][0]):
+        if abs(b) / n >= 1:
+            print(f"| `{name}` | {b / n:,.0f} | {eb // max(ebk, 1):,} |")
+    print()
     print(f"Top {a.top} allocation sites by live bytes per socket (B minus baseline):")
     base_sites = defaultdict(int)
     if a.baseline:

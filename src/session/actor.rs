@@ -26,6 +26,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::outq::OutTx;
 use super::handle::{ActorMsg, Join, JoinRefused, Lease, Outbound, Revoked};
 use super::replay::{self, Logged, ReplayLog};
 use super::state::{Config, Rate, Rates, SessionState};
@@ -75,7 +76,7 @@ struct Conn {
     credential: Arc<str>,
     /// Asked to close (it still counts until it has left).
     closing: bool,
-    out: mpsc::Sender<Outbound>,
+    out: OutTx,
     kill: CancellationToken,
 }
 
@@ -197,7 +198,10 @@ impl Actor {
     /// Runs until the session has ended and every socket has left, or the
     /// server shuts down (sockets then get 1001 and may resume later).
     pub(crate) async fn run(mut self, mut rx: mpsc::Receiver<ActorMsg>) {
-        self.restore().await;
+        // Boxed, as is each message's handling below: an actor's task is as
+        // large as its largest state, and these hold a whole session state
+        // or a store call; in a session of 12 that was 830 bytes per socket.
+        Box::pin(self.restore()).await;
         tracing::debug!(session = %self.session_id, epoch = %self.epoch, "session actor started");
         let every = Duration::from_secs(self.settings.snapshot_secs.max(1).into());
         let mut save_timer = tokio::time::interval_at(Instant::now() + every, every);
@@ -210,7 +214,7 @@ impl Actor {
             tokio::select! {
                 msg = rx.recv() => {
                     let Some(msg) = msg else { break };
-                    self.handle(msg).await;
+                    Box::pin(self.handle(msg)).await;
                 }
                 _ = async {
                     match deadline {
@@ -220,7 +224,7 @@ impl Actor {
                 } => {
                     let now = self.clock.now_ms();
                     let events = self.state.tick(now);
-                    self.publish(now, events).await;
+                    Box::pin(self.publish(now, events)).await;
                 }
                 _ = async {
                     match self.people_due {
@@ -231,11 +235,11 @@ impl Actor {
                     let now = self.clock.now_ms();
                     let mut effects = Vec::new();
                     self.flush_people(now, &mut effects);
-                    self.finish_publish(now, effects).await;
+                    Box::pin(self.finish_publish(now, effects)).await;
                 }
                 _ = save_timer.tick() => {
                     if self.unsaved > 0 && !self.writer.snapshot_pending() {
-                        self.save().await;
+                        Box::pin(self.save()).await;
                     }
                 }
                 _ = self.writer.fenced_out() => {
@@ -244,7 +248,7 @@ impl Actor {
                 }
                 _ = self.shutdown.cancelled() => {
                     if self.state.phase() != Phase::Ended {
-                        self.save().await;
+                        Box::pin(self.save()).await;
                     }
                     for conn in self.conns.values() {
                         conn.close(close::GOING_AWAY, "server restarting");
@@ -256,7 +260,7 @@ impl Actor {
                 break;
             }
         }
-        self.writer.finish().await;
+        Box::pin(self.writer.finish()).await;
         tracing::debug!(session = %self.session_id, "session actor stopped");
     }
 
@@ -306,12 +310,12 @@ impl Actor {
             self.publish(now, events).await;
         }
         match msg {
-            ActorMsg::Join(join) => self.join(join).await,
+            ActorMsg::Join(join) => self.join(*join).await,
             ActorMsg::Command {
                 conn,
                 reference,
                 command,
-            } => self.command(conn, reference, command).await,
+            } => self.command(conn, reference, *command).await,
             ActorMsg::Leave { conn } => self.leave(conn).await,
             ActorMsg::Phase { reply } => {
                 let _ = reply.send(self.state.phase());
@@ -554,7 +558,7 @@ impl Actor {
         self.publish(now, applied.events).await;
     }
 
-    fn answer(&mut self, out: &mpsc::Sender<Outbound>, conn: u64, frame: ServerFrame) {
+    fn answer(&mut self, out: &OutTx, conn: u64, frame: ServerFrame) {
         let bytes = Utf8Bytes::from(frame.to_json());
         if out.try_send(Outbound::Frame(bytes)).is_err() {
             self.drop_slow(conn);

@@ -8,6 +8,7 @@ use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use super::outq::OutTx;
 use crate::protocol::{close, Command, MemberId, Phase, PhaseReason, Ref, Role};
 
 /// What the connection task's writer sends on the socket.
@@ -68,18 +69,20 @@ pub(crate) struct Join {
     pub who: Identity,
     /// `(epoch, last_seq)` when resuming.
     pub resume: Option<(String, u64)>,
-    pub out: mpsc::Sender<Outbound>,
+    pub out: OutTx,
     /// Cancelled to drop the socket (its reader and writer stop).
     pub kill: CancellationToken,
     pub reply: oneshot::Sender<Result<(), JoinRefused>>,
 }
 
+/// (The large payloads are boxed: every session's inbox holds blocks of
+/// these, sized by the largest variant.)
 pub(crate) enum ActorMsg {
-    Join(Join),
+    Join(Box<Join>),
     Command {
         conn: u64,
         reference: Option<Ref>,
-        command: Command,
+        command: Box<Command>,
     },
     Leave {
         conn: u64,
@@ -114,18 +117,18 @@ impl SessionHandle {
         conn: u64,
         who: Identity,
         resume: Option<(String, u64)>,
-        out: mpsc::Sender<Outbound>,
+        out: OutTx,
         kill: CancellationToken,
     ) -> Result<(), JoinRefused> {
         let (reply, rx) = oneshot::channel();
-        let msg = ActorMsg::Join(Join {
+        let msg = ActorMsg::Join(Box::new(Join {
             conn,
             who,
             resume,
             out,
             kill,
             reply,
-        });
+        }));
         if self.tx.send(msg).await.is_err() {
             return Err(JoinRefused::ended());
         }
@@ -139,7 +142,7 @@ impl SessionHandle {
             .send(ActorMsg::Command {
                 conn,
                 reference,
-                command,
+                command: Box::new(command),
             })
             .await
             .is_ok()

@@ -8,6 +8,7 @@
 
 pub mod actor;
 pub mod handle;
+pub mod outq;
 pub mod replay;
 pub mod state;
 mod writer;
@@ -22,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use handle::{Identity, JoinRefused, Lease, Outbound, Revoked, SessionHandle};
+pub use outq::{OutRx, OutTx};
 
 use crate::clock::SharedClock;
 use crate::protocol::{Phase, PhaseReason};

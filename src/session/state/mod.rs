@@ -254,6 +254,54 @@ impl Bucket {
     }
 }
 
+/// A member's rate windows (instants of accepted commands, per bucket),
+/// made on their first rate-limited command: most people in a large room
+/// never send one, and ten empty windows inline were 320 bytes per person.
+/// Serialized as before (ten arrays), so snapshots keep their shape.
+#[derive(Clone, Debug, Default)]
+struct RateWindows(Option<Box<[VecDeque<Millis>; BUCKETS]>>);
+
+impl RateWindows {
+    fn existing(&mut self, bucket: usize) -> Option<&mut VecDeque<Millis>> {
+        self.0.as_mut().map(|w| &mut w[bucket])
+    }
+
+    fn get_mut(&mut self, bucket: usize) -> &mut VecDeque<Millis> {
+        &mut self.0.get_or_insert_with(Default::default)[bucket]
+    }
+
+    fn windows(&self) -> impl Iterator<Item = &VecDeque<Millis>> {
+        static EMPTY: VecDeque<Millis> = VecDeque::new();
+        (0..BUCKETS).map(move |b| self.0.as_ref().map_or(&EMPTY, |w| &w[b]))
+    }
+}
+
+impl PartialEq for RateWindows {
+    fn eq(&self, other: &Self) -> bool {
+        self.windows().eq(other.windows())
+    }
+}
+
+impl Serialize for RateWindows {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let mut t = s.serialize_tuple(BUCKETS)?;
+        for w in self.windows() {
+            t.serialize_element(w)?;
+        }
+        t.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for RateWindows {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let w = <[VecDeque<Millis>; BUCKETS]>::deserialize(d)?;
+        Ok(RateWindows(
+            w.iter().any(|q| !q.is_empty()).then(|| Box::new(w)),
+        ))
+    }
+}
+
 /// One person in the session.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct MemberState {
@@ -275,7 +323,7 @@ struct MemberState {
     spoken_ms: Millis,
     removed: bool,
     /// Instants of accepted commands inside their rate window, per bucket.
-    recent: [VecDeque<Millis>; BUCKETS],
+    recent: RateWindows,
 }
 
 impl MemberState {
@@ -294,7 +342,7 @@ impl MemberState {
             turns: 0,
             spoken_ms: 0,
             removed: false,
-            recent: Default::default(),
+            recent: RateWindows::default(),
         }
     }
 
@@ -650,7 +698,10 @@ impl SessionState {
     /// Refuses `rate_limited` when member `me` already used up `bucket`.
     fn check_rate(&mut self, me: usize, bucket: Bucket, now: Millis) -> Result<(), Refusal> {
         let rate = bucket.rate(&self.config.rates);
-        let recent = &mut self.members[me].recent[bucket as usize];
+        let Some(recent) = self.members[me].recent.existing(bucket as usize) else {
+            // Nothing recent: the windows are made on the first command.
+            return Ok(());
+        };
         let window_start = now - rate.window_ms;
         while recent.front().is_some_and(|&t| t <= window_start) {
             recent.pop_front();
@@ -668,7 +719,7 @@ impl SessionState {
 
     fn note_rate(&mut self, me: usize, bucket: Bucket, now: Millis) {
         let rate = bucket.rate(&self.config.rates);
-        let recent = &mut self.members[me].recent[bucket as usize];
+        let recent = self.members[me].recent.get_mut(bucket as usize);
         recent.push_back(now);
         while recent.len() > rate.count as usize {
             recent.pop_front();
