@@ -88,7 +88,9 @@ pub struct Settings {
     pub join_hold_secs: u32,
     /// Hours a facilitator's login token stays valid.
     pub login_token_hours: u32,
-    /// WebSocket read/write buffer size in bytes (small keeps idle sockets cheap).
+    /// No longer used: the WebSocket layer keeps no read or write buffer
+    /// while a socket is idle (BENCHMARKS.md, issue 13). Still accepted, so
+    /// existing settings files and environments load.
     pub ws_buffer_bytes: usize,
     /// Most WebSocket connections served at once (beyond: refused with 503).
     pub max_connections: usize,

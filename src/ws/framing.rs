@@ -353,9 +353,11 @@ mod tests {
     }
 
     async fn read_all(bytes: Vec<u8>, max: usize) -> Vec<Result<Incoming, String>> {
-        let (mut client, mut server) = tokio::io::duplex(64 * 1024);
-        client.write_all(&bytes).await.expect("write");
-        drop(client);
+        let (mut client, mut server) = tokio::io::duplex(16 * 1024);
+        // Written while read: more than the pipe holds must not block.
+        let writer = tokio::spawn(async move {
+            let _ = client.write_all(&bytes).await;
+        });
         let mut reader = FrameReader::new(max);
         let mut out = Vec::new();
         loop {
@@ -368,6 +370,7 @@ mod tests {
                 }
             }
         }
+        writer.abort();
         out
     }
 
