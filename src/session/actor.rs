@@ -26,8 +26,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::outq::OutTx;
 use super::handle::{ActorMsg, Join, JoinRefused, Lease, Outbound, Revoked};
+use super::outq::OutTx;
 use super::replay::{self, Logged, ReplayLog};
 use super::state::{Config, Rate, Rates, SessionState};
 use super::writer::{Effect, StoreWriter};

@@ -101,7 +101,11 @@ impl OutRx {
             match take(&mut inner) {
                 Some(item) => Poll::Ready(item),
                 None => {
-                    if !inner.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    if !inner
+                        .waker
+                        .as_ref()
+                        .is_some_and(|w| w.will_wake(cx.waker()))
+                    {
                         inner.waker = Some(cx.waker().clone());
                     }
                     Poll::Pending

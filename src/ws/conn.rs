@@ -247,7 +247,10 @@ pub(crate) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         times: VecDeque::new(),
         limit: ctx.limits.malformed_per_minute,
     };
-    let mut ping = tokio::time::interval_at(Instant::now() + ctx.limits.ping_every, ctx.limits.ping_every);
+    let mut ping = tokio::time::interval_at(
+        Instant::now() + ctx.limits.ping_every,
+        ctx.limits.ping_every,
+    );
     // Made once, reset rather than re-made: a busy socket does not pay for
     // a fresh waiter or timer on every frame.
     let killed = ctx.kill.cancelled();
@@ -354,9 +357,11 @@ pub(crate) async fn finish<S: AsyncRead + AsyncWrite + Unpin>(
         }
         End::Close(code, reason) => {
             if let Some(Outbound::Frame(first)) = out.try_recv() {
-                let written =
-                    tokio::time::timeout(write_timeout, write_queued(&mut socket.io, first, &mut out))
-                        .await;
+                let written = tokio::time::timeout(
+                    write_timeout,
+                    write_queued(&mut socket.io, first, &mut out),
+                )
+                .await;
                 if !matches!(written, Ok(Ok(_))) {
                     return;
                 }

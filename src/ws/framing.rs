@@ -492,9 +492,13 @@ mod tests {
             assert_eq!(&buf[buf.len() - len..], payload.as_slice());
         }
         let (mut client, mut server) = tokio::io::duplex(1024);
-        write_frame(&mut server, OP_CLOSE, &close_payload(1009, "frame too large"))
-            .await
-            .expect("write");
+        write_frame(
+            &mut server,
+            OP_CLOSE,
+            &close_payload(1009, "frame too large"),
+        )
+        .await
+        .expect("write");
         let mut got = [0u8; 19];
         client.read_exact(&mut got).await.expect("read");
         assert_eq!(&got[..4], &[0x88, 17, 0x03, 0xf1]);

@@ -98,7 +98,9 @@ pub async fn upgrade(
     }
     let counted = Counted(counter);
     let max = state.settings.max_frame_bytes;
-    ws.on_upgrade(max, move |socket| connection(state, session_id, socket, counted))
+    ws.on_upgrade(max, move |socket| {
+        connection(state, session_id, socket, counted)
+    })
 }
 
 /// One open WebSocket in the connection count, until dropped.

@@ -141,7 +141,10 @@ mod tests {
     #[test]
     fn connection_header_tokens() {
         let mut h = HeaderMap::new();
-        h.insert(header::CONNECTION, HeaderValue::from_static("keep-alive, Upgrade"));
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, Upgrade"),
+        );
         assert!(has_token(&h, header::CONNECTION, "upgrade"));
         h.insert(header::CONNECTION, HeaderValue::from_static("keep-alive"));
         assert!(!has_token(&h, header::CONNECTION, "upgrade"));

@@ -47,8 +47,7 @@ async fn add_facilitator(settings: Settings, args: &[String]) -> anyhow::Result<
     let password = password.trim_end_matches(['\r', '\n']);
     let store = peercircle::store::connect(&settings.database).await?;
     let added =
-        peercircle::api::facilitators::add_facilitator(store.as_ref(), email, name, password)
-            .await;
+        peercircle::api::facilitators::add_facilitator(store.as_ref(), email, name, password).await;
     store.close().await;
     added.context("could not add the facilitator")?;
     Ok(())
@@ -65,7 +64,10 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .trim_backtraces(Some(48))
         .build();
     let app = Application::build(settings).await?;
-    println!("peercircle (heap profile) is listening on {}", app.state().base_url);
+    println!(
+        "peercircle (heap profile) is listening on {}",
+        app.state().base_url
+    );
     let token = app.shutdown_token();
     tokio::spawn(async move {
         use tokio::signal::unix::{signal, SignalKind};

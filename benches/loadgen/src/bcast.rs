@@ -263,8 +263,9 @@ pub async fn run(ctx: Shared, framing: Framing, how: Enter, o: Opts) -> Value {
         // after the last arrival (at `over`) that was.
         out["arrive_over_s"] = json!(over.as_secs_f64());
         out["all_in_s"] = json!(common::round3(last_in.as_secs_f64()));
-        out["all_in_after_last_arrival_s"] =
-            json!(common::round3((last_in.as_secs_f64() - over.as_secs_f64()).max(0.0)));
+        out["all_in_after_last_arrival_s"] = json!(common::round3(
+            (last_in.as_secs_f64() - over.as_secs_f64()).max(0.0)
+        ));
     }
     if connected == 0 {
         let _ = stop_tx.send(true);

@@ -528,8 +528,7 @@ async fn w6(
 ) -> Result<Value, String> {
     let fac = peercircle::login(ctx, &g.email, &g.password).await?;
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    let s =
-        workloads::setup_sessions(ctx, &fac, 1, participants + 10, "open", None, &stop).await?;
+    let s = workloads::setup_sessions(ctx, &fac, 1, participants + 10, "open", None, &stop).await?;
     o.arrive_over = Some(over);
     let how = Enter::Peercircle {
         session: s.ids[0].clone(),
@@ -674,7 +673,11 @@ async fn smoke(g: &Global, target: &Target, pid: Option<u32>) -> Result<ExitCode
             if v["connected"].as_u64() != Some(220) {
                 p.push(format!("connected {} of 220", v["connected"]));
             }
-            if v["all_in_after_last_arrival_s"].as_f64().unwrap_or(f64::MAX) > 10.0 {
+            if v["all_in_after_last_arrival_s"]
+                .as_f64()
+                .unwrap_or(f64::MAX)
+                > 10.0
+            {
                 p.push(format!(
                     "all in {}s after the last arrival",
                     v["all_in_after_last_arrival_s"]
