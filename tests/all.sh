@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 
-step() { printf '\n=== %s\n' "$*"; }
+started=$SECONDS
+step() { printf '\n=== %s (at %ds)\n' "$*" "$((SECONDS - started))"; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -36,4 +37,4 @@ if [ -f tests/browser/run.sh ]; then
   bash tests/browser/run.sh
 fi
 
-step "all tests passed"
+step "all tests passed in $((SECONDS - started)) s"
