@@ -89,6 +89,16 @@ pub async fn upgrade(
             "The server is at capacity. Please try again shortly.",
         );
     }
+    // Several nodes: a session another node runs is relayed there.
+    if let Some(cluster) = state.cluster.clone() {
+        if let Some(owner) = cluster.route(&session_id, &headers).await {
+            return ws.on_upgrade(move |socket| async move {
+                crate::cluster::relay::relay(socket, owner, session_id, cluster.node_id.clone())
+                    .await;
+                counter.fetch_sub(1, Ordering::AcqRel);
+            });
+        }
+    }
     let s = &state.settings;
     // Accept somewhat more than the limit so an oversize frame can be
     // answered with 1009 instead of a broken connection.
@@ -241,7 +251,13 @@ async fn connection(state: AppState, session_id: String, mut socket: WebSocket) 
         Err((code, reason)) => return close_with(socket, code, reason).await,
     };
     let resume = hello.resume().map(|(e, seq)| (e.to_string(), seq));
-    let handle = state.sessions.get_or_start(&record);
+    let handle = match &state.cluster {
+        None => state.sessions.get_or_start(&record),
+        Some(cluster) => match cluster.handle_for(&record).await {
+            Ok(h) => h,
+            Err((code, reason)) => return close_with(socket, code, reason).await,
+        },
+    };
     let conn = state.sessions.next_conn_id();
     let (out_tx, out_rx) = mpsc::channel(s.outbound_queue.max(8));
     let kill = CancellationToken::new();
