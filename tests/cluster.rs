@@ -231,6 +231,53 @@ async fn post(http: &reqwest::Client, url: String, token: Option<&str>, body: Va
     body
 }
 
+/// Fran's group with a session starting now and `people` who joined:
+/// (Fran's token, the session, their tokens). Any node serves HTTP.
+async fn a_session_now(
+    http: &reqwest::Client,
+    base: &str,
+    people: usize,
+) -> (String, String, Vec<String>) {
+    let login = post(
+        http,
+        format!("{base}/api/login"),
+        None,
+        json!({"email": "fran@example.org", "password": "a good password"}),
+    )
+    .await;
+    let fac_token = login["token"].as_str().expect("token").to_string();
+    let group = post(
+        http,
+        format!("{base}/api/groups"),
+        Some(&fac_token),
+        json!({"name": "Carers evening", "description": "A test group.",
+               "agreement": "Be kind.", "capacity": 10}),
+    )
+    .await;
+    let now = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).expect("now");
+    let sessions = post(
+        http,
+        format!("{base}/api/groups/{}/sessions", group["id"].as_str().expect("id")),
+        Some(&fac_token),
+        json!({"starts_at": now.to_string(), "duration_minutes": 120}),
+    )
+    .await;
+    let session = sessions[0]["id"].as_str().expect("session").to_string();
+    let names = ["Ana", "Ben", "Cat", "Dan", "Eve", "Finn", "Gus", "Hal"];
+    let mut tokens = Vec::new();
+    for name in names.iter().cycle().take(people) {
+        let joined = post(
+            http,
+            format!("{base}/api/sessions/{session}/join"),
+            None,
+            json!({"name": name, "agree": true}),
+        )
+        .await;
+        tokens.push(joined["token"].as_str().expect("token").to_string());
+    }
+    (fac_token, session, tokens)
+}
+
 fn person<'a>(welcome: &'a Value, id: &str) -> &'a Value {
     welcome["state"]["participants"]
         .as_array()
@@ -369,42 +416,9 @@ async fn a_group_survives_its_node_dying_pausing_and_losing_the_database() {
 
     // A group, a session now, six participants, all through HAProxy.
     let http = reqwest::Client::new();
-    let login = post(
-        &http,
-        format!("{base}/api/login"),
-        None,
-        json!({"email": "fran@example.org", "password": "a good password"}),
-    )
-    .await;
-    let fac_token = login["token"].as_str().expect("token").to_string();
-    let group = post(
-        &http,
-        format!("{base}/api/groups"),
-        Some(&fac_token),
-        json!({"name": "Carers evening", "description": "A test group.",
-               "agreement": "Be kind.", "capacity": 10}),
-    )
-    .await;
-    let now = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).expect("now");
-    let sessions = post(
-        &http,
-        format!("{base}/api/groups/{}/sessions", group["id"].as_str().expect("id")),
-        Some(&fac_token),
-        json!({"starts_at": now.to_string(), "duration_minutes": 120}),
-    )
-    .await;
-    let session = sessions[0]["id"].as_str().expect("session").to_string();
+    let (fac_token, session, people) = a_session_now(&http, &base, 6).await;
     let mut tokens = vec![fac_token.clone()];
-    for name in ["Ana", "Ben", "Cat", "Dan", "Eve", "Finn"] {
-        let joined = post(
-            &http,
-            format!("{base}/api/sessions/{session}/join"),
-            None,
-            json!({"name": name, "agree": true}),
-        )
-        .await;
-        tokens.push(joined["token"].as_str().expect("token").to_string());
-    }
+    tokens.extend(people);
     let mut clients = Vec::new();
     for t in &tokens {
         clients.push(Client::connect(lb, &session, t).await);
@@ -582,4 +596,60 @@ fn snapshot_mutes(snap: &Value, member: &str) -> bool {
     snap["members"]
         .as_array()
         .is_some_and(|ms| ms.iter().any(|m| m["id"] == member && m["muted"] == true))
+}
+
+/// A sign-out or a cancellation served by one node reaches the session on
+/// the node that runs it (PostgreSQL NOTIFY).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn http_actions_on_one_node_reach_the_session_on_another() {
+    let db = Database::create().await;
+    let url = db.url_via(db.server());
+    server::add_facilitator(&url, "fran@example.org", "Fran", "a good password");
+    let runs = Server::start(&url, &[("PEERCIRCLE_NODE_ID", "n1")]);
+    let other = Server::start(&url, &[("PEERCIRCLE_NODE_ID", "n2")]);
+    let http = reqwest::Client::new();
+    let (fac_token, session, people) = a_session_now(&http, &other.base, 1).await;
+    let mut fac = Client::connect(runs.addr, &session, &fac_token).await;
+    let mut ana = Client::connect(runs.addr, &session, &people[0]).await;
+    let mut pg = db.connect().await;
+    assert_eq!(owner(&mut pg, &session).await.0, "n1");
+
+    // Fran signs out on n2: her socket on n1 closes (4001).
+    let res = http
+        .post(other.url("/api/logout"))
+        .bearer_auth(&fac_token)
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .expect("logout");
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(
+        fac.closed_within(Duration::from_secs(5)).await,
+        Some(Some(4001)),
+        "signed out everywhere"
+    );
+
+    // Signed in again, she cancels the session on n2: it ends on n1.
+    let login = post(
+        &http,
+        other.url("/api/login"),
+        None,
+        json!({"email": "fran@example.org", "password": "a good password"}),
+    )
+    .await;
+    let again = login["token"].as_str().expect("token").to_string();
+    let res = http
+        .delete(other.url(&format!("/api/sessions/{session}")))
+        .bearer_auth(&again)
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .expect("cancel");
+    assert!(res.status().is_success(), "{}", res.status());
+    ana.wait_for("phase", |e| e["phase"] == "ended").await;
+    assert_eq!(
+        ana.closed_within(Duration::from_secs(5)).await,
+        Some(Some(4004)),
+        "the session ended where it runs"
+    );
 }
