@@ -53,11 +53,16 @@ impl Database {
                 "the cluster test needs PostgreSQL: \
                  export PEERCIRCLE_TEST_PG=\"$(bash tests/pg.sh)\"",
             );
-        let name = format!("pc_cluster_{}_{:08x}", std::process::id(), rand::random::<u32>());
-        let mut conn = tokio::time::timeout(Duration::from_secs(10), sqlx::PgConnection::connect(&admin))
-            .await
-            .expect("PostgreSQL answers in time")
-            .expect("PostgreSQL lets us in");
+        let name = format!(
+            "pc_cluster_{}_{:08x}",
+            std::process::id(),
+            rand::random::<u32>()
+        );
+        let mut conn =
+            tokio::time::timeout(Duration::from_secs(10), sqlx::PgConnection::connect(&admin))
+                .await
+                .expect("PostgreSQL answers in time")
+                .expect("PostgreSQL lets us in");
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&mut conn)
             .await
@@ -71,8 +76,14 @@ impl Database {
         let rest = self.admin.split_once("://").map_or("", |(_, r)| r);
         let host = rest.split(['/', '?']).next().unwrap_or("");
         let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-        let host = if host.contains(':') { host.to_string() } else { format!("{host}:5432") };
-        host.replace("localhost", "127.0.0.1").parse().expect("a host:port")
+        let host = if host.contains(':') {
+            host.to_string()
+        } else {
+            format!("{host}:5432")
+        };
+        host.replace("localhost", "127.0.0.1")
+            .parse()
+            .expect("a host:port")
     }
 
     /// This database's URL through `server` (the proxy, or the real one).
@@ -95,7 +106,10 @@ impl Drop for Database {
         let admin = self.admin.clone();
         let name = self.name.clone();
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             rt.block_on(async {
                 let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
                 sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -118,7 +132,9 @@ struct Proxy {
 
 impl Proxy {
     async fn start(target: SocketAddr) -> Proxy {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let cut = Arc::new(AtomicBool::new(false));
         let live = Arc::new(Mutex::new(CancellationToken::new()));
@@ -191,10 +207,17 @@ impl Haproxy {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(addr).is_err() {
-            assert!(std::time::Instant::now() < deadline, "HAProxy did not start listening");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "HAProxy did not start listening"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Haproxy { child, addr, _dir: dir }
+        Haproxy {
+            child,
+            addr,
+            _dir: dir,
+        }
     }
 }
 
@@ -202,12 +225,19 @@ impl Haproxy {
 /// on 80/443 (and no syslog), and these nodes as its servers. Everything
 /// else (hashing, health checks, timeouts, retries) is as shipped.
 fn test_config(port: u16, nodes: &[&Server]) -> String {
-    let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/haproxy.cfg"))
-        .expect("deploy/haproxy.cfg");
+    let shipped =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/haproxy.cfg"))
+            .expect("deploy/haproxy.cfg");
     let mut out = String::new();
     for line in shipped.lines() {
         let t = line.trim_start();
-        let dropped = ["bind ", "http-request redirect", "log ", "ssl-default-bind", "server "];
+        let dropped = [
+            "bind ",
+            "http-request redirect",
+            "log ",
+            "ssl-default-bind",
+            "server ",
+        ];
         if dropped.iter().any(|d| t.starts_with(d)) {
             continue;
         }
@@ -222,7 +252,10 @@ fn test_config(port: u16, nodes: &[&Server]) -> String {
             }
         }
     }
-    assert!(out.contains("balance url_param session") && out.contains("server n3"), "{out}");
+    assert!(
+        out.contains("balance url_param session") && out.contains("server n3"),
+        "{out}"
+    );
     out
 }
 
@@ -271,7 +304,10 @@ async fn a_session_now(
     let now = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).expect("now");
     let sessions = post(
         http,
-        format!("{base}/api/groups/{}/sessions", group["id"].as_str().expect("id")),
+        format!(
+            "{base}/api/groups/{}/sessions",
+            group["id"].as_str().expect("id")
+        ),
         Some(&fac_token),
         json!({"starts_at": now.to_string(), "duration_minutes": 120}),
     )
@@ -312,11 +348,12 @@ async fn owner(db: &mut sqlx::PgConnection, session: &str) -> (String, i64) {
 }
 
 async fn saved(db: &mut sqlx::PgConnection, session: &str) -> Value {
-    let data: String = sqlx::query_scalar("SELECT data FROM session_snapshots WHERE session_id = $1")
-        .bind(session)
-        .fetch_one(db)
-        .await
-        .expect("a snapshot");
+    let data: String =
+        sqlx::query_scalar("SELECT data FROM session_snapshots WHERE session_id = $1")
+            .bind(session)
+            .fetch_one(db)
+            .await
+            .expect("a snapshot");
     serde_json::from_str(&data).expect("snapshot JSON")
 }
 
@@ -378,7 +415,10 @@ struct Expect {
 
 #[track_caller]
 fn assert_state(w: &Value, want: &Expect, old_epoch: &str) {
-    assert_eq!(w["resumed"], false, "the event history went with the old node: {w}");
+    assert_eq!(
+        w["resumed"], false,
+        "the event history went with the old node: {w}"
+    );
     assert_ne!(w["epoch"], old_epoch, "a new epoch after a takeover");
     let epoch = w["epoch"].as_str().expect("epoch");
     assert!(
@@ -390,7 +430,11 @@ fn assert_state(w: &Value, want: &Expect, old_epoch: &str) {
     assert_eq!(s["session"]["mode"], "stick");
     assert_eq!(s["stick"]["holder"], want.holder.as_str(), "the holder");
     assert_eq!(s["queue"], json!(want.queue), "places in the queue");
-    assert_eq!(person(w, &want.on_break)["break_note"], "making tea", "the break");
+    assert_eq!(
+        person(w, &want.on_break)["break_note"],
+        "making tea",
+        "the break"
+    );
     for m in &want.muted {
         assert_eq!(person(w, m)["muted"], true, "still muted: {m}");
     }
@@ -413,7 +457,10 @@ async fn a_group_survives_its_node_dying_pausing_and_losing_the_database() {
     let start = |id: &'static str| {
         Server::start(
             &url,
-            &[("PEERCIRCLE_NODE_ID", id), ("PEERCIRCLE_LEASE_SECS", lease.as_str())],
+            &[
+                ("PEERCIRCLE_NODE_ID", id),
+                ("PEERCIRCLE_LEASE_SECS", lease.as_str()),
+            ],
         )
     };
     let mut nodes: Vec<Option<(String, Server)>> = ["n1", "n2", "n3"]
@@ -448,7 +495,11 @@ async fn a_group_survives_its_node_dying_pausing_and_losing_the_database() {
         .map(|(_, s)| s.addr)
         .expect("another node");
     let mut relayed = Client::connect(other, &session, &tokens[6]).await;
-    assert_eq!(owner(&mut pg, &session).await.0, first_owner, "the relay took nothing");
+    assert_eq!(
+        owner(&mut pg, &session).await.0,
+        first_owner,
+        "the relay took nothing"
+    );
 
     clients[0].ok(json!({"type": "start"})).await;
     clients[0]
@@ -508,8 +559,14 @@ async fn a_group_survives_its_node_dying_pausing_and_losing_the_database() {
     // 2. kill -STOP of the new owner until the third node takes the lease.
     let (paused_addr, third_addr) = {
         let live: Vec<&(String, Server)> = nodes.iter().flatten().collect();
-        let paused = live.iter().find(|(id, _)| *id == second_owner).expect("owner");
-        let third = live.iter().find(|(id, _)| *id != second_owner).expect("third");
+        let paused = live
+            .iter()
+            .find(|(id, _)| *id == second_owner)
+            .expect("owner");
+        let third = live
+            .iter()
+            .find(|(id, _)| *id != second_owner)
+            .expect("third");
         (paused.1.addr, third.1.addr)
     };
     // Ben also has a socket straight on the owner; it will be the zombie's.
@@ -532,7 +589,13 @@ async fn a_group_survives_its_node_dying_pausing_and_losing_the_database() {
         .send_raw(&json!({"type": "hand", "up": false, "ref": "zombie-1"}).to_string())
         .await;
     drop(clients);
-    let back = all_come_back(third_addr, &session, &had, Duration::from_secs(LEASE_SECS + 8)).await;
+    let back = all_come_back(
+        third_addr,
+        &session,
+        &had,
+        Duration::from_secs(LEASE_SECS + 8),
+    )
+    .await;
     let (third_owner, third_token) = owner(&mut pg, &session).await;
     assert_ne!(third_owner, second_owner, "the third node took the session");
     assert!(third_token > second_token, "tokens only grow");
@@ -546,23 +609,40 @@ async fn a_group_survives_its_node_dying_pausing_and_losing_the_database() {
         .await;
     let deadline = Instant::now() + Duration::from_secs(5);
     while !snapshot_mutes(&saved(&mut pg, &session).await, &ids[6]) {
-        assert!(Instant::now() < deadline, "the new owner's snapshot was not saved");
+        assert!(
+            Instant::now() < deadline,
+            "the new owner's snapshot was not saved"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     paused.signal("CONT");
     // The old node stops serving it: its socket closes with 1001.
     let code = zombie_socket.closed_within(Duration::from_secs(10)).await;
-    assert_eq!(code, Some(Some(1001)), "the paused node gave the session up");
+    assert_eq!(
+        code,
+        Some(Some(1001)),
+        "the paused node gave the session up"
+    );
     // Past its snapshot interval, nothing of the old node reached the database.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(owner(&mut pg, &session).await, (third_owner.clone(), third_token));
+    assert_eq!(
+        owner(&mut pg, &session).await,
+        (third_owner.clone(), third_token)
+    );
     let snap = saved(&mut pg, &session).await;
     assert!(
-        snap["queue"].as_array().expect("queue").iter().any(|m| m == &json!(ids[2])),
+        snap["queue"]
+            .as_array()
+            .expect("queue")
+            .iter()
+            .any(|m| m == &json!(ids[2])),
         "Ben's hand, lowered on the paused node, is still up: {}",
         snap["queue"]
     );
-    assert!(snapshot_mutes(&snap, &ids[6]), "the new owner's mute stands");
+    assert!(
+        snapshot_mutes(&snap, &ids[6]),
+        "the new owner's mute stands"
+    );
     let want = Expect {
         muted: vec![ids[5].clone(), ids[6].clone()],
         ..want
@@ -587,7 +667,11 @@ async fn a_group_survives_its_node_dying_pausing_and_losing_the_database() {
         let code = c
             .closed_within(Duration::from_secs(LEASE_SECS + 2).saturating_sub(cut_at.elapsed()))
             .await;
-        assert_eq!(code, Some(Some(1001)), "the owner stops the session before its lease ends");
+        assert_eq!(
+            code,
+            Some(Some(1001)),
+            "the owner stops the session before its lease ends"
+        );
     }
     let ready = http
         .get(format!("http://{owner_addr}/readyz"))
@@ -666,4 +750,147 @@ async fn http_actions_on_one_node_reach_the_session_on_another() {
         Some(Some(4004)),
         "the session ended where it runs"
     );
+}
+
+/// The figures of BENCHMARKS.md "Cluster" (not a test: run it with
+/// `bash benches/cluster.sh`). One node runs `CLUSTER_SESSIONS` sessions
+/// (default 100) of 12 people each, one of whom raises or lowers a hand
+/// every second; it measures the database's transactions per second (every
+/// lease and snapshot statement is one) per 1,000 live sessions, then kills
+/// that node with `kill -9` and times until each person has a new welcome
+/// through HAProxy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "a measurement: bash benches/cluster.sh"]
+async fn measure_failover_of_a_node_running_many_sessions() {
+    let count: usize = std::env::var("CLUSTER_SESSIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    const PEOPLE: usize = 11;
+    let db = Database::create().await;
+    let url = db.url_via(db.server());
+    server::add_facilitator(&url, "fran@example.org", "Fran", "a good password");
+    let env = |id: &'static str| {
+        vec![
+            ("PEERCIRCLE_NODE_ID", id),
+            ("PEERCIRCLE_LEASE_SECS", "6"),
+            ("PEERCIRCLE_LOG", "error"),
+        ]
+    };
+    let first = Server::start(&url, &env("n1"));
+    let n2 = Server::start(&url, &env("n2"));
+    let n3 = Server::start(&url, &env("n3"));
+    let haproxy = Haproxy::start(&[&first, &n2, &n3]);
+    let http = reqwest::Client::new();
+    let mut all = Vec::new();
+    for _ in 0..count {
+        let (fac, session, people) = a_session_now(&http, &first.base, PEOPLE).await;
+        let mut tokens = vec![fac];
+        tokens.extend(people);
+        all.push((session, tokens));
+    }
+    // Everyone on n1, which therefore runs every session.
+    let mut clients = Vec::new();
+    for (session, tokens) in &all {
+        let mut these = Vec::new();
+        for t in tokens {
+            these.push(Client::connect(first.addr, session, t).await);
+        }
+        these[0].ok(json!({"type": "start"})).await;
+        clients.push(these);
+    }
+    let mut pg = db.connect().await;
+    let owned: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM session_lease WHERE node_id = 'n1'")
+        .fetch_one(&mut pg)
+        .await
+        .expect("count");
+    assert_eq!(owned as usize, count, "n1 runs every session");
+    // Activity: in each session someone raises or lowers a hand each second.
+    let stop = CancellationToken::new();
+    let mut movers = Vec::new();
+    for these in clients.iter_mut() {
+        let mut c = these.pop().expect("a participant");
+        let stop = stop.clone();
+        movers.push(tokio::spawn(async move {
+            let mut up = true;
+            while !stop.is_cancelled() {
+                c.send_raw(&json!({"type": "hand", "up": up}).to_string())
+                    .await;
+                up = !up;
+                c.drain(Duration::from_millis(1000)).await;
+            }
+            c
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let window = Duration::from_secs(20);
+    let before = transactions(&mut pg, &db.name).await;
+    let started = Instant::now();
+    tokio::time::sleep(window).await;
+    // Statistics reach pg_stat_database within a second or so.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let after = transactions(&mut pg, &db.name).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    // This connection's two statistics queries count too; leave them out.
+    let per_sec = (after - before - 2) as f64 / elapsed;
+    stop.cancel();
+    for m in movers {
+        let c = m.await.expect("mover");
+        drop(c);
+    }
+    // kill -9 and everyone comes back through HAProxy.
+    let mut had = Vec::new();
+    for ((session, tokens), these) in all.iter().zip(&clients) {
+        for (c, t) in these.iter().zip(tokens) {
+            had.push((session.clone(), t.clone(), (c.epoch(), c.last_seq())));
+        }
+    }
+    drop(clients);
+    let killed_at = Instant::now();
+    first.kill_hard();
+    let deadline = killed_at + Duration::from_secs(60);
+    let tasks: Vec<_> = had
+        .into_iter()
+        .map(|(session, token, was)| {
+            let lb = haproxy.addr;
+            tokio::spawn(async move {
+                come_back(lb, &session, &token, was, deadline)
+                    .await
+                    .map(|_| killed_at.elapsed())
+            })
+        })
+        .collect();
+    let mut times = Vec::new();
+    let mut failed = 0;
+    for t in tasks {
+        match t.await.expect("task") {
+            Ok(d) => times.push(d),
+            Err(_) => failed += 1,
+        }
+    }
+    times.sort();
+    eprintln!(
+        "CLUSTER sessions={count} people={} db_transactions_per_s={per_sec:.1} per_1000_sessions={:.1}",
+        count * (PEOPLE + 1),
+        per_sec * 1000.0 / count as f64
+    );
+    eprintln!(
+        "CLUSTER failover after kill -9: clients={} failed={failed} p50={:.2}s p99={:.2}s max={:.2}s",
+        times.len(),
+        percentile(&times, 0.5).as_secs_f64(),
+        percentile(&times, 0.99).as_secs_f64(),
+        times.last().copied().unwrap_or_default().as_secs_f64()
+    );
+    assert_eq!(failed, 0, "everyone came back");
+}
+
+/// Transactions committed or rolled back in database `name` so far.
+async fn transactions(pg: &mut sqlx::PgConnection, name: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1",
+    )
+    .bind(name)
+    .fetch_one(pg)
+    .await
+    .expect("stats")
 }

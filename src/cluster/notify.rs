@@ -140,9 +140,7 @@ pub fn spawn(
                 };
                 match next {
                     Ok(Some(n)) => match serde_json::from_str::<Note>(n.payload()) {
-                        Ok(note) if note.from != node_id => {
-                            note.action.apply_here(&sessions).await
-                        }
+                        Ok(note) if note.from != node_id => note.action.apply_here(&sessions).await,
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "unreadable session action"),
                     },

@@ -18,9 +18,7 @@ const GONE: i64 = -1_000;
 async fn sessions(s: &dyn Store, n: usize) -> Vec<String> {
     let f = ok(s.create_facilitator("a@example.org", "A", "h").await, "f");
     let g = ok(s.create_group(&f.id, &group_input(8)).await, "g");
-    let times: Vec<(i64, i64)> = (0..n as i64)
-        .map(|i| (1_000 + i, 10_000_000 + i))
-        .collect();
+    let times: Vec<(i64, i64)> = (0..n as i64).map(|i| (1_000 + i, 10_000_000 + i)).collect();
     let created = ok(s.create_sessions(&g.id, &times).await, "sessions");
     created.into_iter().map(|r| r.id).collect()
 }
@@ -29,10 +27,16 @@ pub async fn a_lease_goes_to_one_node_at_a_time_and_tokens_only_grow(db: &Db) {
     let s = db.store();
     let sid = sessions(s.as_ref(), 1).await.remove(0);
     assert_eq!(ok(s.lease_owner(&sid).await, "owner"), None, "never taken");
-    let t1 = ok(s.acquire_lease(&sid, "a", "http://a", LONG).await, "a takes")
-        .expect("a free session is taken");
+    let t1 = ok(
+        s.acquire_lease(&sid, "a", "http://a", LONG).await,
+        "a takes",
+    )
+    .expect("a free session is taken");
     assert_eq!(
-        ok(s.acquire_lease(&sid, "b", "http://b", LONG).await, "b tries"),
+        ok(
+            s.acquire_lease(&sid, "b", "http://b", LONG).await,
+            "b tries"
+        ),
         None,
         "b cannot take what a holds"
     );
@@ -46,8 +50,11 @@ pub async fn a_lease_goes_to_one_node_at_a_time_and_tokens_only_grow(db: &Db) {
         })
     );
     // A restarted node under the same id takes a new token (a new epoch).
-    let t2 = ok(s.acquire_lease(&sid, "a", "http://a", LONG).await, "a again")
-        .expect("its own lease");
+    let t2 = ok(
+        s.acquire_lease(&sid, "a", "http://a", LONG).await,
+        "a again",
+    )
+    .expect("its own lease");
     assert!(t2 > t1, "{t2} > {t1}");
     // A release by an old token changes nothing…
     ok(s.release_lease(&sid, "a", t1).await, "stale release");
@@ -59,17 +66,29 @@ pub async fn a_lease_goes_to_one_node_at_a_time_and_tokens_only_grow(db: &Db) {
     ok(s.release_lease(&sid, "a", t2).await, "release");
     let owner = ok(s.lease_owner(&sid).await, "owner").expect("the row stays");
     assert!(!owner.live && owner.token == t2, "{owner:?}");
-    let t3 = ok(s.acquire_lease(&sid, "b", "http://b", LONG).await, "b takes")
-        .expect("a released lease is free");
+    let t3 = ok(
+        s.acquire_lease(&sid, "b", "http://b", LONG).await,
+        "b takes",
+    )
+    .expect("a released lease is free");
     assert!(t3 > t2, "{t3} > {t2}");
     let owner = ok(s.lease_owner(&sid).await, "owner").expect("owner");
-    assert_eq!((owner.node_id.as_str(), owner.node_url.as_str()), ("b", "http://b"));
+    assert_eq!(
+        (owner.node_id.as_str(), owner.node_url.as_str()),
+        ("b", "http://b")
+    );
     // An expired lease is taken by anyone, with a greater token still.
-    let t4 = ok(s.acquire_lease(&sid, "b", "http://b", GONE).await, "b short")
-        .expect("b again");
+    let t4 = ok(
+        s.acquire_lease(&sid, "b", "http://b", GONE).await,
+        "b short",
+    )
+    .expect("b again");
     assert!(!ok(s.lease_owner(&sid).await, "owner").expect("row").live);
-    let t5 = ok(s.acquire_lease(&sid, "c", "http://c", LONG).await, "c takes")
-        .expect("an expired lease is free");
+    let t5 = ok(
+        s.acquire_lease(&sid, "c", "http://c", LONG).await,
+        "c takes",
+    )
+    .expect("an expired lease is free");
     assert!(t5 > t4 && t4 > t3, "{t5} > {t4} > {t3}");
     // No lease on a session that does not exist.
     assert!(s
@@ -88,12 +107,23 @@ pub async fn renewals_are_batched_and_a_late_renewal_loses(db: &Db) {
     }
     // The fourth ran out before a renewed it: too late, even though nobody
     // took it meanwhile.
-    let t = ok(s.acquire_lease(&ids[3], "a", "http://a", GONE).await, "take").expect("free");
+    let t = ok(
+        s.acquire_lease(&ids[3], "a", "http://a", GONE).await,
+        "take",
+    )
+    .expect("free");
     held.push((ids[3].clone(), t));
     // The third was taken over by b after a's lease on it ran out.
-    ok(s.acquire_lease(&ids[2], "a", "http://a", GONE).await, "a's runs out");
+    ok(
+        s.acquire_lease(&ids[2], "a", "http://a", GONE).await,
+        "a's runs out",
+    );
     let (third, old) = held[2].clone();
-    ok(s.acquire_lease(&third, "b", "http://b", LONG).await, "b takes").expect("b");
+    ok(
+        s.acquire_lease(&third, "b", "http://b", LONG).await,
+        "b takes",
+    )
+    .expect("b");
     let mut renewed = ok(s.renew_leases("a", &held, LONG).await, "renew");
     renewed.sort();
     let mut want = vec![ids[0].clone(), ids[1].clone()];
@@ -117,17 +147,31 @@ pub async fn a_fenced_snapshot_write_is_refused_once_the_lease_moved(db: &Db) {
     );
     assert_eq!(ok(s.load_snapshot(&sid).await, "load"), None);
     let a = ok(s.acquire_lease(&sid, "a", "http://a", LONG).await, "a").expect("a");
-    assert!(ok(s.save_snapshot_fenced(&sid, a, r#"{"by":"a"}"#, 2).await, "a writes"));
+    assert!(ok(
+        s.save_snapshot_fenced(&sid, a, r#"{"by":"a"}"#, 2).await,
+        "a writes"
+    ));
     assert_eq!(
         ok(s.load_snapshot(&sid).await, "load").as_deref(),
         Some(r#"{"by":"a"}"#)
     );
     // a's lease runs out and b takes over: a's next write is refused.
-    ok(s.acquire_lease(&sid, "a", "http://a", GONE).await, "a runs out").expect("a");
+    ok(
+        s.acquire_lease(&sid, "a", "http://a", GONE).await,
+        "a runs out",
+    )
+    .expect("a");
     let b = ok(s.acquire_lease(&sid, "b", "http://b", LONG).await, "b").expect("b");
-    assert!(ok(s.save_snapshot_fenced(&sid, b, r#"{"by":"b"}"#, 3).await, "b writes"));
+    assert!(ok(
+        s.save_snapshot_fenced(&sid, b, r#"{"by":"b"}"#, 3).await,
+        "b writes"
+    ));
     assert!(
-        !ok(s.save_snapshot_fenced(&sid, a, r#"{"by":"old a"}"#, 4).await, "a"),
+        !ok(
+            s.save_snapshot_fenced(&sid, a, r#"{"by":"old a"}"#, 4)
+                .await,
+            "a"
+        ),
         "the old owner is fenced out"
     );
     assert_eq!(
@@ -136,8 +180,15 @@ pub async fn a_fenced_snapshot_write_is_refused_once_the_lease_moved(db: &Db) {
         "the new owner's snapshot stands"
     );
     // An expired lease fences its own holder out too.
-    let c = ok(s.acquire_lease(&sid, "b", "http://b", GONE).await, "b runs out").expect("b");
-    assert!(!ok(s.save_snapshot_fenced(&sid, c, "{}", 5).await, "expired"));
+    let c = ok(
+        s.acquire_lease(&sid, "b", "http://b", GONE).await,
+        "b runs out",
+    )
+    .expect("b");
+    assert!(!ok(
+        s.save_snapshot_fenced(&sid, c, "{}", 5).await,
+        "expired"
+    ));
     assert_eq!(
         ok(s.load_snapshot(&sid).await, "load").as_deref(),
         Some(r#"{"by":"b"}"#)
