@@ -9,6 +9,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PEERCIRCLE_TEST_PG="$(bash tests/pg.sh)"; export PEERCIRCLE_TEST_PG
 PEERCIRCLE_TEST_HAPROXY="$(bash tests/haproxy.sh)"; export PEERCIRCLE_TEST_HAPROXY
-ulimit -n 65536 2>/dev/null || true
+
 cargo test --test cluster -- --ignored --nocapture measure_failover_of_a_node_running_many_sessions 2>&1 \
   | grep -E '^CLUSTER|test result|panicked'

@@ -151,6 +151,36 @@ impl Cluster {
         }
     }
 
+    /// Relays a socket to the session's owner at `owner_url`. When the owner
+    /// cannot be reached it may have died: wait (at most a lease) until its
+    /// lease has run out, then hand the socket back to be served here; if
+    /// the lease stays live (the owner runs, this node cannot reach it),
+    /// close it with 1001 so the client tries again.
+    pub async fn relay(
+        &self,
+        socket: axum::extract::ws::WebSocket,
+        owner_url: String,
+        session_id: &str,
+    ) -> Option<axum::extract::ws::WebSocket> {
+        let socket = relay::relay(socket, &owner_url, session_id, &self.node_id).await?;
+        let deadline = Instant::now() + self.lease + Duration::from_secs(1);
+        while Instant::now() < deadline {
+            let owner =
+                tokio::time::timeout(self.lease / 3, self.store.lease_owner(session_id)).await;
+            let left = match owner {
+                Ok(Ok(Some(o))) if o.live && o.node_id != self.node_id => o.expires_in_ms,
+                Ok(Ok(_)) => return Some(socket),
+                _ => break,
+            };
+            // Look again just after it should have run out (a renewal may
+            // have extended it meanwhile: then again, until the deadline).
+            let wait = u64::try_from(left).unwrap_or(0) + 20;
+            tokio::time::sleep(Duration::from_millis(wait.min(1_000))).await;
+        }
+        relay::going_away(socket).await;
+        None
+    }
+
     /// The session's actor here, taking the session's lease when this node
     /// has none: `Err` with the close code and reason when another node
     /// holds it (the client tries again and is relayed) or the database

@@ -7,8 +7,9 @@
 //! again) and copies frames both ways unchanged, the `hello` included: the
 //! owner authenticates the client as if it had come directly. A close from
 //! either side is passed on with its code. When the owner cannot be reached
-//! the client's socket closes with 1001 and it tries again (by then the
-//! owner's lease has run out, or the hash points elsewhere).
+//! (it died) the socket is handed back: the node waits until the owner's
+//! lease has run out and serves it itself, so clients need not keep
+//! retrying meanwhile ([`super::Cluster::relay`]).
 
 use std::time::Duration;
 
@@ -43,16 +44,24 @@ pub fn owner_socket_url(node_url: &str, session_id: &str) -> Option<String> {
 }
 
 /// Copies `client` to and from the owner at `node_url` until either closes.
-pub async fn relay(client: WebSocket, node_url: String, session_id: String, node_id: String) {
-    let Some(url) = owner_socket_url(&node_url, &session_id) else {
+/// Gives the client's socket back, untouched, when the owner cannot be
+/// reached (it may have died: see [`super::Cluster::relay`]).
+pub async fn relay(
+    client: WebSocket,
+    node_url: &str,
+    session_id: &str,
+    node_id: &str,
+) -> Option<WebSocket> {
+    let Some(url) = owner_socket_url(node_url, session_id) else {
         tracing::error!(url = %node_url, "cannot relay to this node URL");
-        return going_away(client).await;
+        going_away(client).await;
+        return None;
     };
-    let mut request = match url.as_str().into_client_request() {
-        Ok(r) => r,
-        Err(_) => return going_away(client).await,
+    let Ok(mut request) = url.as_str().into_client_request() else {
+        going_away(client).await;
+        return None;
     };
-    if let Ok(v) = HeaderValue::from_str(&node_id) {
+    if let Ok(v) = HeaderValue::from_str(node_id) {
         request.headers_mut().insert(super::RELAYED, v);
     }
     let owner = match tokio::time::timeout(
@@ -64,7 +73,7 @@ pub async fn relay(client: WebSocket, node_url: String, session_id: String, node
         Ok(Ok((owner, _))) => owner,
         _ => {
             tracing::warn!(session = %session_id, url = %node_url, "the session's owner cannot be reached");
-            return going_away(client).await;
+            return Some(client);
         }
     };
     tracing::debug!(session = %session_id, url = %node_url, "socket relayed");
@@ -126,9 +135,11 @@ pub async fn relay(client: WebSocket, node_url: String, session_id: String, node
         _ = upstream => {}
         _ = downstream => {}
     }
+    None
 }
 
-async fn going_away(mut client: WebSocket) {
+/// Closes the client's socket with 1001 (`try again`).
+pub async fn going_away(mut client: WebSocket) {
     let _ = tokio::time::timeout(
         Duration::from_secs(2),
         client.send(ws::Message::Close(Some(CloseFrame {

@@ -31,6 +31,8 @@ pub struct LeaseOwner {
     pub token: i64,
     /// Not yet expired (by the database's clock).
     pub live: bool,
+    /// Milliseconds until it expires (negative: since it expired).
+    pub expires_in_ms: i64,
 }
 
 /// The lease half of the store (a supertrait of [`super::Store`]).
@@ -146,7 +148,8 @@ impl Leases for SqliteStore {
 
     async fn lease_owner(&self, session_id: &str) -> StoreResult<Option<LeaseOwner>> {
         let sql = format!(
-            "SELECT node_id, node_url, token, expires_at >= {SQLITE_NOW} AS live \
+            "SELECT node_id, node_url, token, expires_at >= {SQLITE_NOW} AS live, \
+             expires_at - {SQLITE_NOW} AS expires_in \
              FROM session_lease WHERE session_id = ?"
         );
         let row = sqlx::query(&sql)
@@ -159,6 +162,7 @@ impl Leases for SqliteStore {
             node_url: r.try_get("node_url")?,
             token: r.try_get("token")?,
             live: r.try_get::<bool, _>("live")?,
+            expires_in_ms: r.try_get("expires_in")?,
         }))
     }
 
@@ -258,7 +262,8 @@ impl Leases for PgStore {
 
     async fn lease_owner(&self, session_id: &str) -> StoreResult<Option<LeaseOwner>> {
         let sql = format!(
-            "SELECT node_id, node_url, token, expires_at >= {PG_NOW} AS live \
+            "SELECT node_id, node_url, token, expires_at >= {PG_NOW} AS live, \
+             expires_at - {PG_NOW} AS expires_in \
              FROM session_lease WHERE session_id = $1"
         );
         let row = sqlx::query(&sql)
@@ -271,6 +276,7 @@ impl Leases for PgStore {
             node_url: r.try_get("node_url")?,
             token: r.try_get("token")?,
             live: r.try_get("live")?,
+            expires_in_ms: r.try_get("expires_in")?,
         }))
     }
 

@@ -40,14 +40,20 @@ pub async fn a_lease_goes_to_one_node_at_a_time_and_tokens_only_grow(db: &Db) {
         None,
         "b cannot take what a holds"
     );
+    let owner: LeaseOwner = ok(s.lease_owner(&sid).await, "owner").expect("taken");
     assert_eq!(
-        ok(s.lease_owner(&sid).await, "owner"),
-        Some(LeaseOwner {
-            node_id: "a".into(),
-            node_url: "http://a".into(),
-            token: t1,
-            live: true,
-        })
+        (
+            owner.node_id.as_str(),
+            owner.node_url.as_str(),
+            owner.token,
+            owner.live
+        ),
+        ("a", "http://a", t1, true)
+    );
+    assert!(
+        (LONG - 5_000..=LONG).contains(&owner.expires_in_ms),
+        "runs out in about a minute: {}",
+        owner.expires_in_ms
     );
     // A restarted node under the same id takes a new token (a new epoch).
     let t2 = ok(
@@ -65,7 +71,10 @@ pub async fn a_lease_goes_to_one_node_at_a_time_and_tokens_only_grow(db: &Db) {
     // …a release by the current one frees it at once, and the count goes on.
     ok(s.release_lease(&sid, "a", t2).await, "release");
     let owner = ok(s.lease_owner(&sid).await, "owner").expect("the row stays");
-    assert!(!owner.live && owner.token == t2, "{owner:?}");
+    assert!(
+        !owner.live && owner.token == t2 && owner.expires_in_ms < 0,
+        "{owner:?}"
+    );
     let t3 = ok(
         s.acquire_lease(&sid, "b", "http://b", LONG).await,
         "b takes",
