@@ -376,14 +376,14 @@ async fn come_back(
 ) -> Result<(Client, Duration), String> {
     let start = Instant::now();
     let hello = json!({"type": "hello", "token": token, "epoch": had.0, "last_seq": had.1});
-    let mut last = String::new();
+    let mut failures: Vec<String> = Vec::new();
     let mut attempt = 0;
     loop {
         let base = (500u64 << attempt.min(5)).min(15_000);
         let delay = base / 2 + rand::random::<u64>() % (base / 2);
         attempt += 1;
         if Instant::now() + Duration::from_millis(delay) >= deadline {
-            return Err(format!("not back in time (last: {last})"));
+            return Err(format!("not back in time: {failures:?}"));
         }
         tokio::time::sleep(Duration::from_millis(delay)).await;
         // The web client waits 12 s for a welcome.
@@ -391,8 +391,16 @@ async fn come_back(
             .saturating_duration_since(Instant::now())
             .min(Duration::from_secs(12));
         match Client::try_connect(addr, session, &hello, wait).await {
-            Ok(c) => return Ok((c, start.elapsed())),
-            Err(why) => last = why,
+            Ok(c) => {
+                if std::env::var_os("CLUSTER_VERBOSE").is_some() {
+                    eprintln!(
+                        "back after {:?}, having failed: {failures:?}",
+                        start.elapsed()
+                    );
+                }
+                return Ok((c, start.elapsed()));
+            }
+            Err(why) => failures.push(why),
         }
     }
 }
@@ -477,6 +485,9 @@ async fn a_group_survives_its_node_dying_pausing_and_losing_the_database() {
             &[
                 ("PEERCIRCLE_NODE_ID", id),
                 ("PEERCIRCLE_LEASE_SECS", lease.as_str()),
+                // Behind HAProxy every connection comes from one address
+                // (as in deploy/peercircle.env.example).
+                ("PEERCIRCLE_HTTP_CONNECTIONS_PER_ADDRESS", "0"),
             ],
         )
     };
@@ -792,6 +803,7 @@ async fn measure_failover_of_a_node_running_many_sessions() {
             ("PEERCIRCLE_NODE_ID", id),
             ("PEERCIRCLE_LEASE_SECS", "6"),
             ("PEERCIRCLE_LOG", "error"),
+            ("PEERCIRCLE_HTTP_CONNECTIONS_PER_ADDRESS", "0"),
         ]
     };
     let first = Server::start(&url, &env("n1"));

@@ -49,6 +49,16 @@ struct Held {
     since: Instant,
 }
 
+/// What to do with a socket whose session's owner could not be reached.
+enum After {
+    /// This node runs the session now (or the handshake will refuse it).
+    ServeHere,
+    /// Another node took it: relay there.
+    RelayTo(String),
+    /// Close with 1001: the client tries again.
+    GiveUp,
+}
+
 /// This node's part in the cluster.
 pub struct Cluster {
     pub node_id: String,
@@ -153,32 +163,66 @@ impl Cluster {
 
     /// Relays a socket to the session's owner at `owner_url`. When the owner
     /// cannot be reached it may have died: wait (at most a lease) until its
-    /// lease has run out, then hand the socket back to be served here; if
-    /// the lease stays live (the owner runs, this node cannot reach it),
-    /// close it with 1001 so the client tries again.
+    /// lease has run out, take the session, and hand the socket back to be
+    /// served here; if another node took it first, relay there instead. If
+    /// the lease stays live (the owner runs, this node cannot reach it), the
+    /// socket closes with 1001 so the client tries again.
     pub async fn relay(
         &self,
         socket: axum::extract::ws::WebSocket,
         owner_url: String,
         session_id: &str,
     ) -> Option<axum::extract::ws::WebSocket> {
-        let socket = relay::relay(socket, &owner_url, session_id, &self.node_id).await?;
-        let deadline = Instant::now() + self.lease + Duration::from_secs(1);
+        let mut socket = socket;
+        let mut owner_url = owner_url;
+        let deadline = Instant::now() + self.lease + Duration::from_secs(2);
+        for _hop in 0..3 {
+            socket = relay::relay(socket, &owner_url, session_id, &self.node_id).await?;
+            match self.after_owner(session_id, deadline).await {
+                After::ServeHere => return Some(socket),
+                After::RelayTo(url) if url != owner_url => owner_url = url,
+                After::RelayTo(_) | After::GiveUp => break,
+            }
+        }
+        relay::going_away(socket).await;
+        None
+    }
+
+    /// The owner could not be reached: waits for its lease to run out, then
+    /// takes the session here, or names the node that took it first.
+    async fn after_owner(&self, session_id: &str, deadline: Instant) -> After {
         while Instant::now() < deadline {
             let owner =
                 tokio::time::timeout(self.lease / 3, self.store.lease_owner(session_id)).await;
             let left = match owner {
                 Ok(Ok(Some(o))) if o.live && o.node_id != self.node_id => o.expires_in_ms,
-                Ok(Ok(_)) => return Some(socket),
-                _ => break,
+                Ok(Ok(_)) => {
+                    let record = match self.store.session(session_id).await {
+                        Ok(Some(r)) => r,
+                        // Gone or unreadable: the handshake says why.
+                        _ => return After::ServeHere,
+                    };
+                    if record.ended_at.is_some() || record.cancelled {
+                        return After::ServeHere;
+                    }
+                    if self.handle_for(&record).await.is_ok() {
+                        return After::ServeHere;
+                    }
+                    match self.store.lease_owner(session_id).await {
+                        Ok(Some(o)) if o.live && o.node_id != self.node_id => {
+                            return After::RelayTo(o.node_url)
+                        }
+                        _ => return After::GiveUp,
+                    }
+                }
+                Err(_) | Ok(Err(_)) => return After::GiveUp,
             };
             // Look again just after it should have run out (a renewal may
             // have extended it meanwhile: then again, until the deadline).
             let wait = u64::try_from(left).unwrap_or(0) + 20;
             tokio::time::sleep(Duration::from_millis(wait.min(1_000))).await;
         }
-        relay::going_away(socket).await;
-        None
+        After::GiveUp
     }
 
     /// The session's actor here, taking the session's lease when this node
