@@ -834,6 +834,15 @@ async fn measure_failover_of_a_node_running_many_sessions() {
         .await
         .expect("count");
     assert_eq!(owned as usize, count, "n1 runs every session");
+    // Quiet: nobody does anything (only the lease renewals write).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let quiet_window = Duration::from_secs(10);
+    let before = transactions(&mut pg, &db.name).await;
+    let started = Instant::now();
+    tokio::time::sleep(quiet_window).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let after = transactions(&mut pg, &db.name).await;
+    let quiet_per_sec = (after - before - 2) as f64 / started.elapsed().as_secs_f64();
     // Activity: in each session someone raises or lowers a hand each second.
     let stop = CancellationToken::new();
     let mut movers = Vec::new();
@@ -899,8 +908,11 @@ async fn measure_failover_of_a_node_running_many_sessions() {
     }
     times.sort();
     eprintln!(
-        "CLUSTER sessions={count} people={} db_transactions_per_s={per_sec:.1} per_1000_sessions={:.1}",
+        "CLUSTER sessions={count} people={} quiet: db_transactions_per_s={quiet_per_sec:.1} \
+         per_1000_sessions={:.1}; a hand a second per session: db_transactions_per_s={per_sec:.1} \
+         per_1000_sessions={:.1}",
         count * (PEOPLE + 1),
+        quiet_per_sec * 1000.0 / count as f64,
         per_sec * 1000.0 / count as f64
     );
     eprintln!(
