@@ -404,3 +404,7 @@ impl Cluster {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;
