@@ -740,6 +740,27 @@ async fn http_actions_on_one_node_reach_the_session_on_another() {
     let mut pg = db.connect().await;
     assert_eq!(owner(&mut pg, &session).await.0, "n1");
 
+    // Paused on n1: the session's card on n2 says so.
+    fac.ok(json!({"type": "start"})).await;
+    fac.ok(json!({"type": "pause", "on": true})).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let card: Value = http
+            .get(other.url(&format!("/api/sessions/{session}")))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .expect("card")
+            .json()
+            .await
+            .expect("json");
+        if card["phase"] == "paused" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "n2 shows {}", card["phase"]);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
     // Fran signs out on n2: her socket on n1 closes (4001).
     let res = http
         .post(other.url("/api/logout"))

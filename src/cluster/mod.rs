@@ -49,6 +49,17 @@ struct Held {
     since: Instant,
 }
 
+/// The phase in the session's saved state (at most a couple of seconds
+/// old; a pause is saved at once): for a session another node runs.
+pub async fn saved_phase(
+    state: &crate::app_state::AppState,
+    session_id: &str,
+) -> Option<crate::protocol::Phase> {
+    let json = state.store.load_snapshot(session_id).await.ok()??;
+    let snapshot: crate::session::state::SessionSnapshot = serde_json::from_str(&json).ok()?;
+    Some(snapshot.phase())
+}
+
 /// What to do with a socket whose session's owner could not be reached.
 enum After {
     /// This node runs the session now (or the handshake will refuse it).
