@@ -20,6 +20,7 @@ pub mod api;
 pub mod app_state;
 pub mod auth;
 pub mod clock;
+pub mod cluster;
 pub mod demo;
 pub mod domain;
 pub mod error;

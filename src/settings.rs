@@ -145,6 +145,19 @@ pub struct Settings {
     pub welcome_people: usize,
     /// Milliseconds a large room gathers arrivals before one `people` event.
     pub people_batch_ms: u64,
+    /// Several nodes on one PostgreSQL database (`crate::cluster`): this
+    /// node's name, unique in the cluster (empty: a random one per start).
+    pub node_id: String,
+    /// Several nodes: the URL other nodes reach this one at, to relay
+    /// sockets of the sessions it owns, e.g. `http://10.0.0.11:8080`
+    /// (empty: `http://` + the listening address, loopback when it listens
+    /// on every interface).
+    pub node_url: String,
+    /// Several nodes: seconds a node's lease on a live session lasts; it is
+    /// renewed every third of that, and a node that cannot renew stops the
+    /// session after two thirds. The longest a group waits after its node
+    /// dies is about this long.
+    pub lease_secs: u32,
 }
 
 impl Default for Settings {
@@ -204,6 +217,9 @@ impl Default for Settings {
             large_room: 200,
             welcome_people: 100,
             people_batch_ms: 100,
+            node_id: String::new(),
+            node_url: String::new(),
+            lease_secs: 6,
         }
     }
 }

@@ -65,6 +65,26 @@ impl Application {
         let base_url: Arc<str> = settings.base_url(bound).into();
         let shutdown = CancellationToken::new();
         let settings = Arc::new(settings);
+        let sessions = Arc::new(Registry::new(
+            settings.clone(),
+            store.clone(),
+            shutdown.clone(),
+            clock.clone(),
+        ));
+        let cluster =
+            crate::cluster::Cluster::new(&settings, bound, store.clone(), sessions.clone());
+        if let Some(c) = &cluster {
+            c.spawn(shutdown.clone());
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            sessions.set_peers(tx);
+            crate::cluster::notify::spawn(
+                &settings.database,
+                c.node_id.clone(),
+                sessions.clone(),
+                rx,
+                shutdown.clone(),
+            )?;
+        }
         let state = AppState {
             login_limiter: Arc::new(AddressLimiter::new(
                 settings.login_per_minute,
@@ -80,12 +100,8 @@ impl Application {
                 settings.hash_concurrency,
                 Duration::from_millis(settings.hash_wait_ms.into()),
             )),
-            sessions: Arc::new(Registry::new(
-                settings.clone(),
-                store.clone(),
-                shutdown.clone(),
-                clock.clone(),
-            )),
+            sessions,
+            cluster,
             settings: settings.clone(),
             store,
             base_url,
@@ -135,6 +151,10 @@ impl Application {
         let limits = crate::serve::Limits::from_settings(&self.state.settings);
         crate::serve::serve(self.listener, self.router, limits, shutdown).await;
         self.state.sessions.wait_closed(grace).await;
+        if let Some(cluster) = &self.state.cluster {
+            // Every actor saved its last snapshot: other nodes may take over now.
+            cluster.release_all().await;
+        }
         self.state.store.close().await;
         drop(self._lock);
         Ok(())
@@ -185,8 +205,11 @@ fn router(state: AppState) -> Router {
     security_headers(router)
 }
 
+/// Ready while the database answers (within 2 s: a load balancer's health
+/// check must not hang on a database that stopped answering).
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
-    match state.store.ping().await {
+    let ping = tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await;
+    match ping.unwrap_or_else(|_| Err(anyhow::anyhow!("timed out").into())) {
         Ok(()) => (StatusCode::OK, Json(json!({"status": "ready"}))),
         Err(e) => {
             tracing::warn!(error = %e, "database not reachable");

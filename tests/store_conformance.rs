@@ -72,6 +72,10 @@ conformance! {
         snapshots_are_replaced_and_go_with_their_session in sessions,
         bans_bar_a_device_or_address_from_that_group_only in sessions,
         the_audit_log_is_newest_first_and_limited in sessions,
+        a_lease_goes_to_one_node_at_a_time_and_tokens_only_grow in leases,
+        renewals_are_batched_and_a_late_renewal_loses in leases,
+        a_fenced_snapshot_write_is_refused_once_the_lease_moved in leases,
+        nodes_taking_a_session_at_once_get_one_lease in leases,
     ],
     postgres_only: [
         two_handles_see_each_others_writes_at_once in sessions,

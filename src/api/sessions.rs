@@ -245,7 +245,12 @@ pub(super) async fn card(
     // Before the doors open it stays `scheduled` even if a facilitator is
     // already in (joining is still refused then).
     let stored = session.phase(now, lobby_ms(&state));
-    let phase = match (stored, state.sessions.live_phase(&session.id).await) {
+    let live = match state.sessions.live_phase(&session.id).await {
+        // Several nodes: another node may run it; its saved state says.
+        None if state.cluster.is_some() => crate::cluster::saved_phase(&state, &session.id).await,
+        live => live,
+    };
+    let phase = match (stored, live) {
         (RecordPhase::Lobby | RecordPhase::Live, Some(live)) => live.as_str(),
         _ => phase_name(stored),
     };

@@ -169,9 +169,10 @@ impl Actor {
             session_id: record.id.clone(),
             group_id: record.group_id.clone(),
             record: record.clone(),
-            // Under a lease the token is the epoch: every takeover is a new one.
+            // Under a lease the token is the epoch: every takeover is a new
+            // one. Written as an id (`e_` and 16 characters, docs/protocol.md).
             epoch: match lease {
-                Some(l) => format!("e_{}", l.token),
+                Some(l) => format!("e_{:016}", l.token),
                 None => crate::auth::new_id("e"),
             },
             writer: StoreWriter::spawn(store.clone(), record.id.clone(), lease.map(|l| l.token)),

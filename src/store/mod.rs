@@ -9,8 +9,11 @@
 //! message text: that lives only in the session actor's memory.
 //! Times are unix milliseconds (`i64`) so every backend stores them alike.
 
+pub mod lease;
 pub mod postgres;
 pub mod sqlite;
+
+pub use lease::{LeaseOwner, Leases};
 
 use std::sync::Arc;
 
@@ -226,7 +229,7 @@ pub enum JoinOutcome {
 
 /// The storage interface the handlers and the session actors use.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Leases + Send + Sync + 'static {
     /// Is the database reachable?
     async fn ping(&self) -> StoreResult<()>;
     /// Closes the connection pool (on shutdown).
@@ -347,22 +350,7 @@ pub trait Store: Send + Sync + 'static {
     async fn save_snapshot(&self, session_id: &str, data: &str, at: i64) -> StoreResult<()>;
     /// The session's latest snapshot, if one was saved.
     async fn load_snapshot(&self, session_id: &str) -> StoreResult<Option<String>>;
-    /// Saves the snapshot only while `token` is the session's current,
-    /// unexpired lease (judged by the database): `Ok(false)` when fenced out
-    /// (another node took the session over). Only stores that share a
-    /// database between nodes implement it.
-    async fn save_snapshot_fenced(
-        &self,
-        session_id: &str,
-        token: i64,
-        data: &str,
-        at: i64,
-    ) -> StoreResult<bool> {
-        let _ = (session_id, token, data, at);
-        Err(StoreError::Other(anyhow::anyhow!(
-            "this store does not hold session leases"
-        )))
-    }
+    // Leases and the snapshot writes they fence: see [`Leases`].
 
     // Audit log.
     async fn audit(&self, entry: &AuditEntry) -> StoreResult<()>;

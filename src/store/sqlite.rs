@@ -22,7 +22,7 @@ use super::*;
 pub struct SqliteStore {
     pub pool: SqlitePool,
     /// The one connection that writes (the same as `pool` in memory).
-    writer: SqlitePool,
+    pub(super) writer: SqlitePool,
     /// Session and group records read often (every join and hello) and
     /// changed rarely, always through this store: kept in memory, dropped on
     /// every write that touches them. One process owns the database.

@@ -93,15 +93,29 @@ pub async fn upgrade(
     // Accept somewhat more than the limit so an oversize frame can be
     // answered with 1009 instead of a broken connection.
     let ceiling = (s.max_frame_bytes * 4).max(64 * 1024);
-    ws.max_message_size(ceiling)
+    let ws = ws
+        .max_message_size(ceiling)
         .max_frame_size(ceiling)
         .read_buffer_size(s.ws_buffer_bytes)
         .write_buffer_size(s.ws_buffer_bytes)
-        .max_write_buffer_size(s.ws_buffer_bytes.max(64 * 1024) * 16)
-        .on_upgrade(move |socket| async move {
-            connection(state, session_id, socket).await;
-            counter.fetch_sub(1, Ordering::AcqRel);
-        })
+        .max_write_buffer_size(s.ws_buffer_bytes.max(64 * 1024) * 16);
+    // Several nodes: a session another node runs is relayed there; when
+    // that node is gone, this one serves it once its lease has run out.
+    let relay_to = match &state.cluster {
+        Some(cluster) => cluster.route(&session_id, &headers).await,
+        None => None,
+    };
+    ws.on_upgrade(move |socket| async move {
+        match (relay_to, state.cluster.clone()) {
+            (Some(owner), Some(cluster)) => {
+                if let Some(socket) = cluster.relay(socket, owner, &session_id).await {
+                    connection(state, session_id, socket).await;
+                }
+            }
+            _ => connection(state, session_id, socket).await,
+        }
+        counter.fetch_sub(1, Ordering::AcqRel);
+    })
 }
 
 /// Whether a stream error is tungstenite refusing a frame over its size
@@ -241,7 +255,13 @@ async fn connection(state: AppState, session_id: String, mut socket: WebSocket) 
         Err((code, reason)) => return close_with(socket, code, reason).await,
     };
     let resume = hello.resume().map(|(e, seq)| (e.to_string(), seq));
-    let handle = state.sessions.get_or_start(&record);
+    let handle = match &state.cluster {
+        None => state.sessions.get_or_start(&record),
+        Some(cluster) => match cluster.handle_for(&record).await {
+            Ok(h) => h,
+            Err((code, reason)) => return close_with(socket, code, reason).await,
+        },
+    };
     let conn = state.sessions.next_conn_id();
     let (out_tx, out_rx) = mpsc::channel(s.outbound_queue.max(8));
     let kill = CancellationToken::new();

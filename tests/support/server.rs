@@ -104,6 +104,21 @@ impl Server {
         Server { child, addr, base }
     }
 
+    /// The process id (for `kill -STOP` / `kill -CONT`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal by name (`STOP`, `CONT`, …) with `kill`.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
     /// `kill -9`: no shutdown, no last snapshot, no goodbye.
     pub fn kill_hard(mut self) {
         let _ = self.child.kill();
