@@ -20,6 +20,10 @@ step "PostgreSQL for the store conformance suite (started or installed when miss
 PEERCIRCLE_TEST_PG="$(bash tests/pg.sh)"
 export PEERCIRCLE_TEST_PG
 
+step "HAProxy for the cluster test (installed when missing)"
+PEERCIRCLE_TEST_HAPROXY="$(bash tests/haproxy.sh)"
+export PEERCIRCLE_TEST_HAPROXY
+
 step "cargo test (unit, property and integration tests)"
 cargo test --workspace 2>&1 | tee /tmp/peercircle-cargo-test.log
 grep -E '^test result:' /tmp/peercircle-cargo-test.log | awk '{p+=$4; f+=$6} END {printf "cargo tests: %d passed, %d failed\n", p, f}'
