@@ -72,6 +72,10 @@ conformance! {
         snapshots_are_replaced_and_go_with_their_session in sessions,
         bans_bar_a_device_or_address_from_that_group_only in sessions,
         the_audit_log_is_newest_first_and_limited in sessions,
+        expiry_deletes_only_what_is_past_its_time in retention,
+        erasing_a_person_takes_every_join_of_their_device_in_the_group in retention,
+        erasing_waits_until_their_session_has_ended in retention,
+        erasing_a_group_takes_everything_of_it in retention,
     ],
     postgres_only: [
         two_handles_see_each_others_writes_at_once in sessions,

@@ -176,7 +176,7 @@ impl Capacity {
 
 /// A support resource shown on every screen ("Need help now?"): a label
 /// and a link (`https:`, `tel:` or `sms:`).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct SupportResource {
     pub label: String,
     pub url: String,

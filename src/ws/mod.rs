@@ -99,7 +99,8 @@ pub async fn upgrade(
         .write_buffer_size(s.ws_buffer_bytes)
         .max_write_buffer_size(s.ws_buffer_bytes.max(64 * 1024) * 16)
         .on_upgrade(move |socket| async move {
-            connection(state, session_id, socket).await;
+            let span = tracing::info_span!("socket", session = %session_id);
+            tracing::Instrument::instrument(connection(state, session_id, socket), span).await;
             counter.fetch_sub(1, Ordering::AcqRel);
         })
 }
@@ -234,11 +235,17 @@ async fn connection(state: AppState, session_id: String, mut socket: WebSocket) 
     .await
     {
         Ok(h) => h,
-        Err((code, reason)) => return close_with(socket, code, reason).await,
+        Err((code, reason)) => {
+            crate::metrics::socket_attach("no_hello");
+            return close_with(socket, code, reason).await;
+        }
     };
     let (who, record) = match authenticate(&state, &session_id, &hello.token).await {
         Ok(v) => v,
-        Err((code, reason)) => return close_with(socket, code, reason).await,
+        Err((code, reason)) => {
+            crate::metrics::socket_attach("not_admitted");
+            return close_with(socket, code, reason).await;
+        }
     };
     let resume = hello.resume().map(|(e, seq)| (e.to_string(), seq));
     let handle = state.sessions.get_or_start(&record);
@@ -250,8 +257,10 @@ async fn connection(state: AppState, session_id: String, mut socket: WebSocket) 
         .join(conn, who, resume, out_tx.clone(), kill.clone())
         .await
     {
+        crate::metrics::socket_attach("refused");
         return close_with(socket, close_code, reason).await;
     }
+    crate::metrics::socket_attach("attached");
     tracing::debug!(session = %session_id, member = %member, conn, "socket attached");
     let (sink, stream) = socket.split();
     let mut writer = tokio::spawn(writer(
@@ -343,6 +352,7 @@ async fn writer(
             }
             item = out.recv() => match item {
                 Some(Outbound::Frame(bytes)) => {
+                    crate::metrics::queue_depth(out.len() + 1);
                     let mut close = None;
                     let sent = write_guarded(
                         async { close = send_batch(&mut sink, bytes, &mut out).await?; Ok(()) },

@@ -13,6 +13,7 @@
 #![allow(dead_code)]
 
 pub mod accounts;
+pub mod retention;
 pub mod sessions;
 
 use std::sync::{Arc, Mutex};
