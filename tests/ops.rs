@@ -169,8 +169,17 @@ async fn the_metrics_follow_real_sockets_and_need_their_token() {
     assert!(kind.starts_with("application/openmetrics-text"), "{kind}");
     let before = res.text().await.expect("text");
     assert_eq!(sample(&before, "peercircle_sockets_open"), 0.0);
-    assert!(before.contains("# TYPE peercircle_store_seconds histogram"));
-    assert!(before.contains("# TYPE peercircle_lease_renewals_failed counter"));
+    for figure in [
+        "# TYPE peercircle_sessions_live gauge",
+        "# TYPE peercircle_participants_live gauge",
+        "# TYPE peercircle_leases_held gauge",
+        "# TYPE peercircle_lease_renewals_failed counter",
+        "# TYPE peercircle_hashing_waiting gauge",
+        "# TYPE peercircle_outbound_queue_depth histogram",
+        "# TYPE peercircle_welcome_bytes histogram",
+    ] {
+        assert!(before.contains(figure), "{figure} missing:\n{before}");
+    }
 
     let mut fac_http = Http::new(&server);
     fac_http.login("fac@example.org").await;
@@ -312,13 +321,16 @@ async fn scenario_for_logs(server: &Server, db: &str) {
     let mut zeph = Client::connect(server.addr, &session, &zeph_token).await;
     let mut barn = Client::connect(server.addr, &session, &barn_token).await;
     fac.ok(json!({"type": "start"})).await;
+    fac.ok(json!({"type": "mode", "mode": "stick"})).await;
     fac.ok(json!({"type": "say", "room": "main", "text": "marmalade-ostrich-417"}))
         .await;
     zeph.ok(json!({"type": "hand", "up": true})).await;
     fac.ok(json!({"type": "give", "participant": zeph.id()})).await;
     zeph.ok(json!({"type": "say", "room": "main", "text": "lanternfish whisper 93"}))
         .await;
-    barn.ok(json!({"type": "dm", "participant": fac.id(), "text": "porcupine-lullaby"}))
+    fac.ok(json!({"type": "dm", "participant": barn.id(), "text": "porcupine-lullaby"}))
+        .await;
+    barn.ok(json!({"type": "dm", "participant": fac.id(), "text": "lanternfish whisper 93"}))
         .await;
     // Refused texts and malformed frames must not be echoed to the log either.
     barn.refused(json!({"type": "say", "room": "main", "text": "porcupine-lullaby"}))

@@ -85,7 +85,15 @@ async fn a_groups_facilitators_erase_a_person_over_http() {
     let (_, stranger) = app.facilitator("Stranger").await;
     let (group, session) = app.open_session(&token).await;
     let (ana, _) = app.join(&session, "Ana").await;
-    let (ben, _) = app.join(&session, "Ben").await;
+    // Ben joins from another browser (the app's client keeps one device cookie).
+    let res = common::client()
+        .post(app.url(&format!("/api/sessions/{session}/join")))
+        .json(&json!({"name": "Ben", "agree": true}))
+        .send()
+        .await
+        .expect("join");
+    let (_, joined) = common::answer(res).await;
+    let ben = joined["participant_id"].as_str().expect("ben").to_string();
     let path = format!("/api/groups/{group}/participants/{ana}");
 
     let (s, _) = app.delete(&path, None).await;
