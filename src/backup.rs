@@ -24,7 +24,10 @@ fn sqlite_file(database: &str) -> anyhow::Result<PathBuf> {
             "this database is PostgreSQL: back it up with pg_dump \
              (e.g. pg_dump -Fc -f peercircle.dump DATABASE_URL) and restore with pg_restore"
         ),
-        None => anyhow::bail!("unsupported database URL {}", crate::store::redact_url(database)),
+        None => anyhow::bail!(
+            "unsupported database URL {}",
+            crate::store::redact_url(database)
+        ),
     }
     let options = SqliteConnectOptions::from_str(database)
         .with_context(|| format!("bad database URL {database:?}"))?;
@@ -40,11 +43,7 @@ fn sqlite_file(database: &str) -> anyhow::Result<PathBuf> {
 /// (which must not exist). Safe while the server runs.
 pub async fn backup(database: &str, target: &Path) -> anyhow::Result<u64> {
     let file = sqlite_file(database)?;
-    anyhow::ensure!(
-        file.exists(),
-        "there is no database at {}",
-        file.display()
-    );
+    anyhow::ensure!(file.exists(), "there is no database at {}", file.display());
     anyhow::ensure!(
         !target.exists(),
         "{} already exists: choose a new file name",
@@ -85,11 +84,7 @@ async fn check(file: &Path) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("{} is not a SQLite database", file.display()))?
         .try_get(0)?;
-    anyhow::ensure!(
-        verdict == "ok",
-        "{} is damaged: {verdict}",
-        file.display()
-    );
+    anyhow::ensure!(verdict == "ok", "{} is damaged: {verdict}", file.display());
     let tables: i64 = sqlx::query(
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' \
          AND name IN ('_sqlx_migrations', 'facilitators', 'groups', 'sessions', 'participants')",
@@ -130,8 +125,7 @@ pub async fn restore(database: &str, source: &Path) -> anyhow::Result<Option<Pat
     let mut staging = file.clone().into_os_string();
     staging.push(".restoring");
     let staging = PathBuf::from(staging);
-    std::fs::copy(source, &staging)
-        .with_context(|| format!("cannot copy {}", source.display()))?;
+    std::fs::copy(source, &staging).with_context(|| format!("cannot copy {}", source.display()))?;
     for suffix in ["-wal", "-shm"] {
         let mut side = file.clone().into_os_string();
         side.push(suffix);

@@ -23,8 +23,8 @@
 
 pub mod api;
 pub mod app_state;
-pub mod backup;
 pub mod auth;
+pub mod backup;
 pub mod clock;
 pub mod demo;
 pub mod domain;

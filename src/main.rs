@@ -125,7 +125,10 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Backup { path } => {
             let bytes = peercircle::backup::backup(&settings.database, &path).await?;
-            println!("Backed up the database to {} ({bytes} bytes).", path.display());
+            println!(
+                "Backed up the database to {} ({bytes} bytes).",
+                path.display()
+            );
             Ok(())
         }
         Command::Restore { path } => {

@@ -101,17 +101,12 @@ pub async fn erase_command(settings: &Settings, participant_id: &str) -> anyhow:
             .session(&participant.session_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("the participant's session is gone"))?;
-        let erased = erase_participant(
-            &store,
-            &session.group_id,
-            participant_id,
-            crate::now_ms(),
-        )
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::Conflict(m) => anyhow::anyhow!(m),
-            other => anyhow::anyhow!(other),
-        })?;
+        let erased = erase_participant(&store, &session.group_id, participant_id, crate::now_ms())
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::Conflict(m) => anyhow::anyhow!(m),
+                other => anyhow::anyhow!(other),
+            })?;
         println!(
             "Erased {} join(s) of this person from group {}.",
             erased.len(),

@@ -61,8 +61,9 @@ impl Application {
             Some(Backend::Sqlite) => lock_database(&settings.database)?,
             _ => None,
         };
-        let store: Arc<dyn Store> =
-            crate::metrics::store::MeteredStore::wrap(crate::store::connect(&settings.database).await?);
+        let store: Arc<dyn Store> = crate::metrics::store::MeteredStore::wrap(
+            crate::store::connect(&settings.database).await?,
+        );
         let listener = TcpListener::bind(settings.listen).await?;
         let metrics_listener = match settings.metrics_listen.trim() {
             "" => None,

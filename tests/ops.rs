@@ -32,7 +32,12 @@ impl Http {
         }
     }
 
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
@@ -77,7 +82,10 @@ impl Http {
                 json!({"starts_at": now, "duration_minutes": 120}),
             )
             .await;
-        (group, sessions[0]["id"].as_str().expect("session").to_string())
+        (
+            group,
+            sessions[0]["id"].as_str().expect("session").to_string(),
+        )
     }
 
     /// Joins as `name` from a browser of its own: (participant id, token).
@@ -165,7 +173,10 @@ async fn the_metrics_follow_real_sockets_and_need_their_token() {
         .await
         .expect("get");
     assert_eq!(res.status(), StatusCode::OK);
-    let kind = res.headers()["content-type"].to_str().expect("type").to_string();
+    let kind = res.headers()["content-type"]
+        .to_str()
+        .expect("type")
+        .to_string();
     assert!(kind.starts_with("application/openmetrics-text"), "{kind}");
     let before = res.text().await.expect("text");
     assert_eq!(sample(&before, "peercircle_sockets_open"), 0.0);
@@ -209,14 +220,19 @@ async fn the_metrics_follow_real_sockets_and_need_their_token() {
         c.ok(json!({"type": "hand", "up": true})).await;
     }
     // A participant may not lock the door: refused `forbidden`.
-    let code = clients[0].refused(json!({"type": "lock", "on": true})).await;
+    let code = clients[0]
+        .refused(json!({"type": "lock", "on": true}))
+        .await;
     assert_eq!(code, "forbidden");
 
     let during = scrape_until(&plain, &server, token, "four people live", |t| {
         sample(t, "peercircle_participants_live") >= 4.0
     })
     .await;
-    assert!(sample(&during, "peercircle_sockets_open") >= 4.0, "{during}");
+    assert!(
+        sample(&during, "peercircle_sockets_open") >= 4.0,
+        "{during}"
+    );
     assert_eq!(sample(&during, "peercircle_sessions_live"), 1.0);
     assert_eq!(
         sample(&during, "peercircle_joins_total{outcome=\"joined\"}"),
@@ -227,14 +243,23 @@ async fn the_metrics_follow_real_sockets_and_need_their_token() {
         1.0
     );
     assert_eq!(
-        sample(&during, "peercircle_login_attempts_total{outcome=\"signed_in\"}"),
+        sample(
+            &during,
+            "peercircle_login_attempts_total{outcome=\"signed_in\"}"
+        ),
         1.0
     );
     assert_eq!(
-        sample(&during, "peercircle_socket_attach_total{outcome=\"attached\"}"),
+        sample(
+            &during,
+            "peercircle_socket_attach_total{outcome=\"attached\"}"
+        ),
         4.0
     );
-    assert_eq!(sample(&during, "peercircle_commands_total{kind=\"hand\"}"), 3.0);
+    assert_eq!(
+        sample(&during, "peercircle_commands_total{kind=\"hand\"}"),
+        3.0
+    );
     assert_eq!(
         sample(
             &during,
@@ -245,7 +270,10 @@ async fn the_metrics_follow_real_sockets_and_need_their_token() {
     let events = sample(&during, "peercircle_events_total");
     let deliveries = sample(&during, "peercircle_deliveries_total");
     assert!(events >= 4.0, "{during}");
-    assert!(deliveries > events, "fanned out to several sockets: {during}");
+    assert!(
+        deliveries > events,
+        "fanned out to several sockets: {during}"
+    );
     assert!(sample(&during, "peercircle_replay_log_bytes") > 0.0);
     assert_eq!(sample(&during, "peercircle_welcome_bytes_count"), 4.0);
     assert!(sample(&during, "peercircle_welcome_bytes_sum") > 400.0);
@@ -325,7 +353,8 @@ async fn scenario_for_logs(server: &Server, db: &str) {
     fac.ok(json!({"type": "say", "room": "main", "text": "marmalade-ostrich-417"}))
         .await;
     zeph.ok(json!({"type": "hand", "up": true})).await;
-    fac.ok(json!({"type": "give", "participant": zeph.id()})).await;
+    fac.ok(json!({"type": "give", "participant": zeph.id()}))
+        .await;
     zeph.ok(json!({"type": "say", "room": "main", "text": "lanternfish whisper 93"}))
         .await;
     fac.ok(json!({"type": "dm", "participant": barn.id(), "text": "porcupine-lullaby"}))
@@ -335,7 +364,8 @@ async fn scenario_for_logs(server: &Server, db: &str) {
     // Refused texts and malformed frames must not be echoed to the log either.
     barn.refused(json!({"type": "say", "room": "main", "text": "porcupine-lullaby"}))
         .await;
-    barn.send_raw("{\"type\": \"say\", \"text\": \"marmalade-ostrich-417\"").await;
+    barn.send_raw("{\"type\": \"say\", \"text\": \"marmalade-ostrich-417\"")
+        .await;
     fac.ok(json!({"type": "end"})).await;
     for c in [fac, zeph, barn] {
         c.close().await;
@@ -368,7 +398,10 @@ fn check_logs(lines: &[String], json: bool) {
         .collect();
     assert!(!http_lines.is_empty(), "no HTTP lines at debug level");
     for line in &http_lines {
-        assert!(line.contains("request_id"), "an HTTP line without its request id: {line}");
+        assert!(
+            line.contains("request_id"),
+            "an HTTP line without its request id: {line}"
+        );
     }
     let socket_lines: Vec<&String> = lines
         .iter()
@@ -376,7 +409,10 @@ fn check_logs(lines: &[String], json: bool) {
         .collect();
     assert!(!socket_lines.is_empty(), "no socket lines at debug level");
     for line in &socket_lines {
-        assert!(line.contains("session"), "a socket line without its session: {line}");
+        assert!(
+            line.contains("session"),
+            "a socket line without its session: {line}"
+        );
     }
     if json {
         for line in lines.iter().filter(|l| l.starts_with('{')) {
@@ -391,11 +427,19 @@ async fn a_whole_session_at_debug_level_logs_no_name_and_no_text() {
     for format in ["json", "text"] {
         let dir = tempfile::tempdir().expect("dir");
         let db = database_url(dir.path());
-        add_facilitator(&db, "wilhelmina.fac@example.org", "Wilhelmina Facilitrix", PASSWORD);
+        add_facilitator(
+            &db,
+            "wilhelmina.fac@example.org",
+            "Wilhelmina Facilitrix",
+            PASSWORD,
+        );
         let server = Server::start(
             &db,
             &[
-                ("PEERCIRCLE_LOG", "debug,sqlx=debug,hyper=info,tungstenite=info,tokio_tungstenite=info"),
+                (
+                    "PEERCIRCLE_LOG",
+                    "debug,sqlx=debug,hyper=info,tungstenite=info,tokio_tungstenite=info",
+                ),
                 ("PEERCIRCLE_LOG_FORMAT", format),
             ],
         );
@@ -450,7 +494,11 @@ async fn a_backup_taken_while_running_restores() {
         .iter()
         .filter_map(|g| g["id"].as_str())
         .collect();
-    assert_eq!(ids, vec![first.as_str()], "the backup's groups, not {second}");
+    assert_eq!(
+        ids,
+        vec![first.as_str()],
+        "the backup's groups, not {second}"
+    );
     let (status, people) = http
         .send(
             reqwest::Method::GET,
@@ -485,7 +533,11 @@ async fn the_erase_command_erases_a_person_once_their_session_ended() {
     let (ok, out) = Server::run(&db, &["erase", "--participant", &robin]);
     assert!(!ok && out.contains("has not ended"), "{out}");
     let (status, _) = http
-        .send(reqwest::Method::DELETE, &format!("/api/sessions/{session}"), None)
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/sessions/{session}"),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "cancelled");
     // Cancelled counts as over once the actor stored the end; the record's

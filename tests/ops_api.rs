@@ -57,11 +57,21 @@ async fn the_retention_job_deletes_joins_once_they_are_past_their_time() {
     let store = app.store.clone();
     eventually("the job deletes the expired login token", || {
         let (store, row) = (store.clone(), token_row.clone());
-        async move { store.facilitator_by_token(&row, 0).await.expect("read").is_none() }
+        async move {
+            store
+                .facilitator_by_token(&row, 0)
+                .await
+                .expect("read")
+                .is_none()
+        }
     })
     .await;
     assert!(
-        app.store.participant(&person).await.expect("read").is_some(),
+        app.store
+            .participant(&person)
+            .await
+            .expect("read")
+            .is_some(),
         "kept for 30 days after the session"
     );
 
@@ -101,7 +111,10 @@ async fn a_groups_facilitators_erase_a_person_over_http() {
     let (s, _) = app.delete(&path, Some(&stranger)).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, b) = app
-        .delete(&format!("/api/groups/{group}/participants/p_nobody"), Some(&token))
+        .delete(
+            &format!("/api/groups/{group}/participants/p_nobody"),
+            Some(&token),
+        )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
     // Their session has not ended: not yet, and nothing lost.
@@ -109,12 +122,17 @@ async fn a_groups_facilitators_erase_a_person_over_http() {
     assert_eq!(s, StatusCode::CONFLICT, "{b}");
     assert!(app.store.participant(&ana).await.expect("read").is_some());
 
-    let (s, _) = app.delete(&format!("/api/sessions/{session}"), Some(&token)).await;
+    let (s, _) = app
+        .delete(&format!("/api/sessions/{session}"), Some(&token))
+        .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, b) = app.delete(&path, Some(&token)).await;
     assert_eq!((s, b["erased"].clone()), (StatusCode::OK, json!(1)), "{b}");
     let (_, list) = app
-        .get(&format!("/api/sessions/{session}/participants"), Some(&token))
+        .get(
+            &format!("/api/sessions/{session}/participants"),
+            Some(&token),
+        )
         .await;
     let ids: Vec<&str> = list
         .as_array()
@@ -125,7 +143,8 @@ async fn a_groups_facilitators_erase_a_person_over_http() {
     assert_eq!(ids, vec![ben.as_str()]);
     let log = app.store.audit_log(&group, 50).await.expect("log");
     assert!(
-        log.iter().all(|e| e.target.as_deref() != Some(ana.as_str())),
+        log.iter()
+            .all(|e| e.target.as_deref() != Some(ana.as_str())),
         "the audit log no longer names the erased id"
     );
     assert!(log.iter().any(|e| e.action == "participant.erase"));
@@ -138,18 +157,32 @@ async fn deleting_a_group_erases_everything_of_it() {
     let (group, session) = app.open_session(&token).await;
     let (ana, _) = app.join(&session, "Ana").await;
     let (s, _) = app
-        .delete(&format!("/api/sessions/{session}/participants/{ana}?ban=true"), Some(&token))
+        .delete(
+            &format!("/api/sessions/{session}/participants/{ana}?ban=true"),
+            Some(&token),
+        )
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    assert!(!app.store.audit_log(&group, 50).await.expect("log").is_empty());
+    assert!(!app
+        .store
+        .audit_log(&group, 50)
+        .await
+        .expect("log")
+        .is_empty());
 
-    let (s, _) = app.delete(&format!("/api/groups/{group}"), Some(&token)).await;
+    let (s, _) = app
+        .delete(&format!("/api/groups/{group}"), Some(&token))
+        .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert!(app.store.participant(&ana).await.expect("read").is_none());
     assert!(app.store.session(&session).await.expect("read").is_none());
     let log = app.store.audit_log(&group, 50).await.expect("log");
     let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(actions, vec!["group.delete"], "only who deleted it, and when");
+    assert_eq!(
+        actions,
+        vec!["group.delete"],
+        "only who deleted it, and when"
+    );
 }
 
 #[tokio::test]

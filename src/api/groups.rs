@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
+use super::views::GroupView;
 use super::{hashing, ApiJson, FacilitatorAuth};
 use crate::app_state::AppState;
 use crate::domain::{
@@ -14,24 +15,30 @@ use crate::domain::{
     ValidationError,
 };
 use crate::error::ApiError;
-use super::views::GroupView;
 use crate::store::{AuditEntry, Facilitator, Group, GroupInput, SupportResource};
 
 /// The body of `POST /api/groups` and `PUT /api/groups/{id}`.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct GroupBody {
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     description: Option<String>,
+    #[schema(min_length = 1, max_length = 10000)]
     agreement: String,
+    /// An IANA time zone, e.g. `Europe/London`.
     #[serde(default)]
+    #[schema(max_length = 64, example = "Europe/London")]
     timezone: Option<String>,
     #[serde(default)]
+    #[schema(minimum = 1)]
     capacity: Option<i64>,
     /// Absent: no code (create) / keep it (update). `""`: no code.
     #[serde(default)]
     access_code: Option<String>,
     #[serde(default)]
+    #[schema(min_items = 1, max_items = 20)]
     support_resources: Option<Vec<SupportResource>>,
     /// E-mail addresses of existing facilitator accounts to co-facilitate.
     #[serde(default)]

@@ -17,7 +17,9 @@ use crate::error::ApiError;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct LoginBody {
+    #[schema(max_length = 320)]
     email: String,
+    #[schema(max_length = 4096)]
     password: String,
 }
 

@@ -10,11 +10,11 @@
 //! Both are audit-logged (ids only). Names go to the facilitator who asked,
 //! never to the log.
 
+use super::views::{Erased, ParticipantView};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use super::views::{Erased, ParticipantView};
 
 use super::groups::own_group;
 use super::FacilitatorAuth;
@@ -214,15 +214,14 @@ pub(super) async fn erase(
 ) -> Result<Json<Erased>, ApiError> {
     own_group(&state, &group_id, &who).await?;
     let now = state.now_ms();
-    let erased =
-        crate::retention::erase_participant(&state.store, &group_id, &participant_id, now)
-            .await
-            .map_err(|e| match e {
-                crate::store::StoreError::NotFound => {
-                    ApiError::not_found("There is nobody with that id in this group.")
-                }
-                other => other.into(),
-            })?;
+    let erased = crate::retention::erase_participant(&state.store, &group_id, &participant_id, now)
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::NotFound => {
+                ApiError::not_found("There is nobody with that id in this group.")
+            }
+            other => other.into(),
+        })?;
     // Who erased, and how many joins: never whose (that id is gone).
     audit(
         &state,

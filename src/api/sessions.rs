@@ -1,12 +1,15 @@
 //! Sessions: scheduling (with weekly repeats), the facilitators' list,
 //! cancelling one occurrence, the public card, the calendar feed and joining.
 
+use super::views::{
+    CardGroup, GroupRef, Joined, ScheduledSession, SessionCard, SummarySession, SummaryView,
+    UpcomingSession,
+};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use super::views::{CardGroup, GroupRef, Joined, ScheduledSession, SessionCard, SummarySession, SummaryView, UpcomingSession};
 
 use super::groups::own_group;
 use super::{
@@ -24,12 +27,17 @@ const DEVICE_COOKIE_SECS: i64 = 365 * 24 * 3600;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct Repeat {
+    /// How many weekly sessions, the first included.
+    #[schema(minimum = 1, maximum = 104)]
     weekly: i64,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct ScheduleBody {
+    /// RFC 3339 with an offset, or a local time in the group's zone.
+    #[schema(max_length = 64, example = "2026-10-15T19:00:00+01:00")]
     starts_at: String,
+    #[schema(minimum = 5, maximum = 720)]
     duration_minutes: i64,
     #[serde(default)]
     repeat: Option<Repeat>,
@@ -359,6 +367,8 @@ pub(super) async fn calendar(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct JoinBody {
+    /// A first name or pseudonym.
+    #[schema(min_length = 1, max_length = 40)]
     name: String,
     #[serde(default)]
     access_code: Option<String>,

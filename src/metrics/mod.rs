@@ -272,7 +272,10 @@ pub fn join(outcome: &'static str) {
 
 /// A socket's handshake ended with `outcome` (`attached` or why not).
 pub fn socket_attach(outcome: &'static str) {
-    get().socket_attach.get_or_create(&Outcome { outcome }).inc();
+    get()
+        .socket_attach
+        .get_or_create(&Outcome { outcome })
+        .inc();
 }
 
 /// A facilitator sign-in ended with `outcome`.
@@ -319,8 +322,8 @@ pub fn participants(delta: i64) {
 
 /// A session's replay log now holds `now` bytes; it last reported `*reported`.
 pub fn replay_bytes(reported: &mut usize, now: usize) {
-    let delta = i64::try_from(now).unwrap_or(i64::MAX)
-        - i64::try_from(*reported).unwrap_or(i64::MAX);
+    let delta =
+        i64::try_from(now).unwrap_or(i64::MAX) - i64::try_from(*reported).unwrap_or(i64::MAX);
     if delta != 0 {
         get().replay_log_bytes.inc_by(delta);
     }
@@ -348,7 +351,10 @@ pub fn retention_deleted(kind: &'static str, rows: u64) {
 
 /// A store statement `op` took `seconds`.
 pub fn store_latency(op: &'static str, seconds: f64) {
-    get().store_seconds.get_or_create(&Op { op }).observe(seconds);
+    get()
+        .store_seconds
+        .get_or_create(&Op { op })
+        .observe(seconds);
 }
 
 /// `GET /metrics` on the public router: only with the `metrics_token`
@@ -380,18 +386,17 @@ pub async fn open(State(state): State<AppState>) -> Response {
 }
 
 fn exposition(state: &AppState) -> Response {
-    (
-        [(header::CONTENT_TYPE, CONTENT_TYPE)],
-        get().render(state),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], get().render(state)).into_response()
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     use sha2::{Digest, Sha256};
     // Hashing first makes the comparison independent of the lengths.
     let (x, y) = (Sha256::digest(a), Sha256::digest(b));
-    x.iter().zip(y.iter()).fold(0u8, |acc, (p, q)| acc | (p ^ q)) == 0
+    x.iter()
+        .zip(y.iter())
+        .fold(0u8, |acc, (p, q)| acc | (p ^ q))
+        == 0
 }
 
 /// The router of the `metrics_listen` address: `/metrics` only.

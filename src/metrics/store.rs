@@ -42,32 +42,74 @@ impl Store for MeteredStore {
         timed("is_empty", self.inner.is_empty()).await
     }
 
-    async fn create_facilitator(&self, email: &str, name: &str, password_hash: &str) -> StoreResult<Facilitator> {
-        timed("create_facilitator", self.inner.create_facilitator(email, name, password_hash)).await
+    async fn create_facilitator(
+        &self,
+        email: &str,
+        name: &str,
+        password_hash: &str,
+    ) -> StoreResult<Facilitator> {
+        timed(
+            "create_facilitator",
+            self.inner.create_facilitator(email, name, password_hash),
+        )
+        .await
     }
 
-    async fn facilitator_by_email(&self, email: &str) -> StoreResult<Option<(Facilitator, String)>> {
-        timed("facilitator_by_email", self.inner.facilitator_by_email(email)).await
+    async fn facilitator_by_email(
+        &self,
+        email: &str,
+    ) -> StoreResult<Option<(Facilitator, String)>> {
+        timed(
+            "facilitator_by_email",
+            self.inner.facilitator_by_email(email),
+        )
+        .await
     }
 
     async fn facilitator(&self, id: &str) -> StoreResult<Option<Facilitator>> {
         timed("facilitator", self.inner.facilitator(id)).await
     }
 
-    async fn create_login_token(&self, facilitator_id: &str, token_hash: &str, expires_at: i64) -> StoreResult<()> {
-        timed("create_login_token", self.inner.create_login_token(facilitator_id, token_hash, expires_at)).await
+    async fn create_login_token(
+        &self,
+        facilitator_id: &str,
+        token_hash: &str,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        timed(
+            "create_login_token",
+            self.inner
+                .create_login_token(facilitator_id, token_hash, expires_at),
+        )
+        .await
     }
 
-    async fn facilitator_by_token(&self, token_hash: &str, now: i64) -> StoreResult<Option<Facilitator>> {
-        timed("facilitator_by_token", self.inner.facilitator_by_token(token_hash, now)).await
+    async fn facilitator_by_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<Facilitator>> {
+        timed(
+            "facilitator_by_token",
+            self.inner.facilitator_by_token(token_hash, now),
+        )
+        .await
     }
 
     async fn delete_login_token(&self, token_hash: &str) -> StoreResult<()> {
-        timed("delete_login_token", self.inner.delete_login_token(token_hash)).await
+        timed(
+            "delete_login_token",
+            self.inner.delete_login_token(token_hash),
+        )
+        .await
     }
 
     async fn create_group(&self, facilitator_id: &str, input: &GroupInput) -> StoreResult<Group> {
-        timed("create_group", self.inner.create_group(facilitator_id, input)).await
+        timed(
+            "create_group",
+            self.inner.create_group(facilitator_id, input),
+        )
+        .await
     }
 
     async fn update_group(&self, id: &str, input: &GroupInput) -> StoreResult<Group> {
@@ -90,24 +132,56 @@ impl Store for MeteredStore {
         timed("delete_group", self.inner.delete_group(id)).await
     }
 
-    async fn set_group_facilitators(&self, group_id: &str, facilitator_ids: &[String]) -> StoreResult<()> {
-        timed("set_group_facilitators", self.inner.set_group_facilitators(group_id, facilitator_ids)).await
+    async fn set_group_facilitators(
+        &self,
+        group_id: &str,
+        facilitator_ids: &[String],
+    ) -> StoreResult<()> {
+        timed(
+            "set_group_facilitators",
+            self.inner.set_group_facilitators(group_id, facilitator_ids),
+        )
+        .await
     }
 
-    async fn is_group_facilitator(&self, group_id: &str, facilitator_id: &str) -> StoreResult<bool> {
-        timed("is_group_facilitator", self.inner.is_group_facilitator(group_id, facilitator_id)).await
+    async fn is_group_facilitator(
+        &self,
+        group_id: &str,
+        facilitator_id: &str,
+    ) -> StoreResult<bool> {
+        timed(
+            "is_group_facilitator",
+            self.inner.is_group_facilitator(group_id, facilitator_id),
+        )
+        .await
     }
 
-    async fn create_sessions(&self, group_id: &str, times: &[(i64, i64)]) -> StoreResult<Vec<SessionRecord>> {
-        timed("create_sessions", self.inner.create_sessions(group_id, times)).await
+    async fn create_sessions(
+        &self,
+        group_id: &str,
+        times: &[(i64, i64)],
+    ) -> StoreResult<Vec<SessionRecord>> {
+        timed(
+            "create_sessions",
+            self.inner.create_sessions(group_id, times),
+        )
+        .await
     }
 
     async fn session(&self, id: &str) -> StoreResult<Option<SessionRecord>> {
         timed("session", self.inner.session(id)).await
     }
 
-    async fn sessions_of_group(&self, group_id: &str, after: i64) -> StoreResult<Vec<SessionRecord>> {
-        timed("sessions_of_group", self.inner.sessions_of_group(group_id, after)).await
+    async fn sessions_of_group(
+        &self,
+        group_id: &str,
+        after: i64,
+    ) -> StoreResult<Vec<SessionRecord>> {
+        timed(
+            "sessions_of_group",
+            self.inner.sessions_of_group(group_id, after),
+        )
+        .await
     }
 
     async fn cancel_session(&self, id: &str) -> StoreResult<()> {
@@ -115,7 +189,11 @@ impl Store for MeteredStore {
     }
 
     async fn set_session_started(&self, id: &str, at: Option<i64>) -> StoreResult<()> {
-        timed("set_session_started", self.inner.set_session_started(id, at)).await
+        timed(
+            "set_session_started",
+            self.inner.set_session_started(id, at),
+        )
+        .await
     }
 
     async fn set_session_ended(&self, id: &str, at: i64) -> StoreResult<()> {
@@ -123,15 +201,49 @@ impl Store for MeteredStore {
     }
 
     async fn set_session_locked(&self, id: &str, locked: bool) -> StoreResult<()> {
-        timed("set_session_locked", self.inner.set_session_locked(id, locked)).await
+        timed(
+            "set_session_locked",
+            self.inner.set_session_locked(id, locked),
+        )
+        .await
     }
 
-    async fn add_participant(&self, session_id: &str, name: &str, token_hash: &str, device_hash: Option<&str>, address_hash: Option<&str>, capacity: u32, now: i64, held_since: i64) -> StoreResult<JoinOutcome> {
-        timed("add_participant", self.inner.add_participant(session_id, name, token_hash, device_hash, address_hash, capacity, now, held_since)).await
+    async fn add_participant(
+        &self,
+        session_id: &str,
+        name: &str,
+        token_hash: &str,
+        device_hash: Option<&str>,
+        address_hash: Option<&str>,
+        capacity: u32,
+        now: i64,
+        held_since: i64,
+    ) -> StoreResult<JoinOutcome> {
+        timed(
+            "add_participant",
+            self.inner.add_participant(
+                session_id,
+                name,
+                token_hash,
+                device_hash,
+                address_hash,
+                capacity,
+                now,
+                held_since,
+            ),
+        )
+        .await
     }
 
-    async fn participant_by_token(&self, token_hash: &str) -> StoreResult<Option<ParticipantRecord>> {
-        timed("participant_by_token", self.inner.participant_by_token(token_hash)).await
+    async fn participant_by_token(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<ParticipantRecord>> {
+        timed(
+            "participant_by_token",
+            self.inner.participant_by_token(token_hash),
+        )
+        .await
     }
 
     async fn participant(&self, id: &str) -> StoreResult<Option<ParticipantRecord>> {
@@ -139,39 +251,81 @@ impl Store for MeteredStore {
     }
 
     async fn count_participants(&self, session_id: &str, held_since: i64) -> StoreResult<u32> {
-        timed("count_participants", self.inner.count_participants(session_id, held_since)).await
+        timed(
+            "count_participants",
+            self.inner.count_participants(session_id, held_since),
+        )
+        .await
     }
 
     async fn mark_arrived(&self, participant_id: &str, at: i64) -> StoreResult<()> {
         timed("mark_arrived", self.inner.mark_arrived(participant_id, at)).await
     }
 
-    async fn participants_of_session(&self, session_id: &str) -> StoreResult<Vec<ParticipantRecord>> {
-        timed("participants_of_session", self.inner.participants_of_session(session_id)).await
+    async fn participants_of_session(
+        &self,
+        session_id: &str,
+    ) -> StoreResult<Vec<ParticipantRecord>> {
+        timed(
+            "participants_of_session",
+            self.inner.participants_of_session(session_id),
+        )
+        .await
     }
 
     async fn remove_participant(&self, id: &str, ban: bool, by: &str, now: i64) -> StoreResult<()> {
-        timed("remove_participant", self.inner.remove_participant(id, ban, by, now)).await
+        timed(
+            "remove_participant",
+            self.inner.remove_participant(id, ban, by, now),
+        )
+        .await
     }
 
-    async fn is_banned(&self, group_id: &str, device_hash: Option<&str>, address_hash: Option<&str>) -> StoreResult<bool> {
-        timed("is_banned", self.inner.is_banned(group_id, device_hash, address_hash)).await
+    async fn is_banned(
+        &self,
+        group_id: &str,
+        device_hash: Option<&str>,
+        address_hash: Option<&str>,
+    ) -> StoreResult<bool> {
+        timed(
+            "is_banned",
+            self.inner.is_banned(group_id, device_hash, address_hash),
+        )
+        .await
     }
 
     async fn removed_participants(&self, session_id: &str) -> StoreResult<Vec<String>> {
-        timed("removed_participants", self.inner.removed_participants(session_id)).await
+        timed(
+            "removed_participants",
+            self.inner.removed_participants(session_id),
+        )
+        .await
     }
 
     async fn save_snapshot(&self, session_id: &str, data: &str, at: i64) -> StoreResult<()> {
-        timed("save_snapshot", self.inner.save_snapshot(session_id, data, at)).await
+        timed(
+            "save_snapshot",
+            self.inner.save_snapshot(session_id, data, at),
+        )
+        .await
     }
 
     async fn load_snapshot(&self, session_id: &str) -> StoreResult<Option<String>> {
         timed("load_snapshot", self.inner.load_snapshot(session_id)).await
     }
 
-    async fn save_snapshot_fenced(&self, session_id: &str, token: i64, data: &str, at: i64) -> StoreResult<bool> {
-        timed("save_snapshot_fenced", self.inner.save_snapshot_fenced(session_id, token, data, at)).await
+    async fn save_snapshot_fenced(
+        &self,
+        session_id: &str,
+        token: i64,
+        data: &str,
+        at: i64,
+    ) -> StoreResult<bool> {
+        timed(
+            "save_snapshot_fenced",
+            self.inner.save_snapshot_fenced(session_id, token, data, at),
+        )
+        .await
     }
 
     async fn audit(&self, entry: &AuditEntry) -> StoreResult<()> {
@@ -182,8 +336,17 @@ impl Store for MeteredStore {
         timed("audit_log", self.inner.audit_log(group_id, limit)).await
     }
 
-    async fn erase_participant(&self, group_id: &str, participant_id: &str, now: i64) -> StoreResult<Vec<String>> {
-        timed("erase_participant", self.inner.erase_participant(group_id, participant_id, now)).await
+    async fn erase_participant(
+        &self,
+        group_id: &str,
+        participant_id: &str,
+        now: i64,
+    ) -> StoreResult<Vec<String>> {
+        timed(
+            "erase_participant",
+            self.inner.erase_participant(group_id, participant_id, now),
+        )
+        .await
     }
 
     async fn erase_group(&self, group_id: &str) -> StoreResult<()> {

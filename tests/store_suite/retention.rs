@@ -50,22 +50,68 @@ pub async fn expiry_deletes_only_what_is_past_its_time(db: &Db) {
     let now = 400 * DAY;
     // Ended by the clock 40 days ago; ended by a facilitator 10 days ago
     // (scheduled to end later); one still to come.
-    let old = session(s.as_ref(), &g.id, now - 40 * DAY - 3_600_000, now - 40 * DAY).await;
+    let old = session(
+        s.as_ref(),
+        &g.id,
+        now - 40 * DAY - 3_600_000,
+        now - 40 * DAY,
+    )
+    .await;
     let recent = session(s.as_ref(), &g.id, now - 10 * DAY - 3_600_000, now - 5 * DAY).await;
     ok(s.set_session_ended(&recent, now - 10 * DAY).await, "ended");
     let coming = session(s.as_ref(), &g.id, now + DAY, now + DAY + 3_600_000).await;
-    let gone = join(s.as_ref(), &old, "Robin", Some("dev-1"), now - 40 * DAY - 1_000).await;
-    let kept = join(s.as_ref(), &recent, "Sam", Some("dev-2"), now - 10 * DAY - 1_000).await;
-    ok(s.save_snapshot(&old, "{}", now - 40 * DAY).await, "snap old");
-    ok(s.save_snapshot(&recent, "{}", now - 10 * DAY).await, "snap recent");
-    ok(s.audit(&entry(&g.id, &fac, None, now - 400 * DAY)).await, "old audit");
-    ok(s.audit(&entry(&g.id, &fac, None, now - 100 * DAY)).await, "audit");
-    ok(s.remove_participant(&gone, true, &fac, now - 400 * DAY).await, "old ban");
-    ok(s.remove_participant(&kept, true, &fac, now - 10 * DAY).await, "ban");
+    let gone = join(
+        s.as_ref(),
+        &old,
+        "Robin",
+        Some("dev-1"),
+        now - 40 * DAY - 1_000,
+    )
+    .await;
+    let kept = join(
+        s.as_ref(),
+        &recent,
+        "Sam",
+        Some("dev-2"),
+        now - 10 * DAY - 1_000,
+    )
+    .await;
+    ok(
+        s.save_snapshot(&old, "{}", now - 40 * DAY).await,
+        "snap old",
+    );
+    ok(
+        s.save_snapshot(&recent, "{}", now - 10 * DAY).await,
+        "snap recent",
+    );
+    ok(
+        s.audit(&entry(&g.id, &fac, None, now - 400 * DAY)).await,
+        "old audit",
+    );
+    ok(
+        s.audit(&entry(&g.id, &fac, None, now - 100 * DAY)).await,
+        "audit",
+    );
+    ok(
+        s.remove_participant(&gone, true, &fac, now - 400 * DAY)
+            .await,
+        "old ban",
+    );
+    ok(
+        s.remove_participant(&kept, true, &fac, now - 10 * DAY)
+            .await,
+        "ban",
+    );
     // Creating a token sweeps tokens expired by the wall clock: the expired
     // one is made last.
-    ok(s.create_login_token(&fac, "valid", i64::MAX / 2).await, "token");
-    ok(s.create_login_token(&fac, "expired", now - 1).await, "token");
+    ok(
+        s.create_login_token(&fac, "valid", i64::MAX / 2).await,
+        "token",
+    );
+    ok(
+        s.create_login_token(&fac, "expired", now - 1).await,
+        "token",
+    );
 
     let cutoffs = Cutoffs {
         joins_before: now - 30 * DAY,
@@ -86,11 +132,23 @@ pub async fn expiry_deletes_only_what_is_past_its_time(db: &Db) {
     assert_eq!(ok(s.load_snapshot(&old).await, "snap"), None);
     assert!(ok(s.load_snapshot(&recent).await, "snap").is_some());
     assert_eq!(ok(s.audit_log(&g.id, 10).await, "log").len(), 1);
-    assert!(!ok(s.is_banned(&g.id, Some("dev-1"), None).await, "old ban gone"));
-    assert!(ok(s.is_banned(&g.id, Some("dev-2"), None).await, "ban kept"));
+    assert!(!ok(
+        s.is_banned(&g.id, Some("dev-1"), None).await,
+        "old ban gone"
+    ));
+    assert!(ok(
+        s.is_banned(&g.id, Some("dev-2"), None).await,
+        "ban kept"
+    ));
     assert!(ok(s.facilitator_by_token("valid", now).await, "token").is_some());
-    assert!(ok(s.session(&coming).await, "session").is_some(), "sessions stay");
-    assert!(ok(s.session(&old).await, "session").is_some(), "sessions stay");
+    assert!(
+        ok(s.session(&coming).await, "session").is_some(),
+        "sessions stay"
+    );
+    assert!(
+        ok(s.session(&old).await, "session").is_some(),
+        "sessions stay"
+    );
 
     // Nothing more is past its time: a second run deletes nothing.
     let again = ok(s.expire(&cutoffs).await, "again");
@@ -108,11 +166,24 @@ pub async fn erasing_a_person_takes_every_join_of_their_device_in_the_group(db: 
     let p1 = join(s.as_ref(), &first, "Robin", Some("dev-r"), now - 9 * DAY).await;
     let p2 = join(s.as_ref(), &second, "Bird", Some("dev-r"), now - 2 * DAY).await;
     let bystander = join(s.as_ref(), &second, "Sam", Some("dev-s"), now - 2 * DAY).await;
-    let other_group = join(s.as_ref(), &elsewhere, "Robin", Some("dev-r"), now - 2 * DAY).await;
+    let other_group = join(
+        s.as_ref(),
+        &elsewhere,
+        "Robin",
+        Some("dev-r"),
+        now - 2 * DAY,
+    )
+    .await;
     ok(s.save_snapshot(&first, "{\"x\":1}", now).await, "snap");
     ok(s.save_snapshot(&second, "{\"x\":2}", now).await, "snap");
-    ok(s.audit(&entry(&g.id, &fac, Some(&p2), now - 2 * DAY)).await, "audit");
-    ok(s.remove_participant(&p2, true, &fac, now - 2 * DAY).await, "ban");
+    ok(
+        s.audit(&entry(&g.id, &fac, Some(&p2), now - 2 * DAY)).await,
+        "audit",
+    );
+    ok(
+        s.remove_participant(&p2, true, &fac, now - 2 * DAY).await,
+        "ban",
+    );
 
     let mut erased = ok(s.erase_participant(&g.id, &p1, now).await, "erase");
     erased.sort();
@@ -173,7 +244,10 @@ pub async fn erasing_a_group_takes_everything_of_it(db: &Db) {
     ok(s.remove_participant(&p, true, &fac, 1_600).await, "ban");
     ok(s.save_snapshot(&sess, "{}", 1_700).await, "snap");
     ok(s.audit(&entry(&g.id, &fac, Some(&p), 1_600)).await, "audit");
-    ok(s.audit(&entry(&other.id, &fac, None, 1_600)).await, "audit other");
+    ok(
+        s.audit(&entry(&other.id, &fac, None, 1_600)).await,
+        "audit other",
+    );
 
     ok(s.erase_group(&g.id).await, "erase");
     assert_eq!(ok(s.group(&g.id).await, "group"), None);
@@ -184,5 +258,8 @@ pub async fn erasing_a_group_takes_everything_of_it(db: &Db) {
     assert!(!ok(s.is_banned(&g.id, Some("dev"), None).await, "ban"));
     assert_eq!(ok(s.audit_log(&other.id, 10).await, "other").len(), 1);
     assert!(ok(s.group(&other.id).await, "other").is_some());
-    assert!(matches!(s.erase_group(&g.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        s.erase_group(&g.id).await,
+        Err(StoreError::NotFound)
+    ));
 }

@@ -116,10 +116,18 @@ impl PgStore {
         let expired = Expired {
             participants: exec(&mut tx, in_ended("participants"), c.joins_before).await?,
             snapshots: exec(&mut tx, in_ended("session_snapshots"), c.snapshots_before).await?,
-            audit: exec(&mut tx, "DELETE FROM audit_log WHERE at < $1".into(), c.audit_before)
-                .await?,
-            bans: exec(&mut tx, "DELETE FROM bans WHERE created_at < $1".into(), c.bans_before)
-                .await?,
+            audit: exec(
+                &mut tx,
+                "DELETE FROM audit_log WHERE at < $1".into(),
+                c.audit_before,
+            )
+            .await?,
+            bans: exec(
+                &mut tx,
+                "DELETE FROM bans WHERE created_at < $1".into(),
+                c.bans_before,
+            )
+            .await?,
             login_tokens: exec(
                 &mut tx,
                 "DELETE FROM login_tokens WHERE expires_at <= $1".into(),
