@@ -213,7 +213,7 @@ impl Metrics {
         );
         r.register(
             "peercircle_outbound_queue_depth",
-            "Frames waiting in a socket's outbound queue when its writer wakes",
+            "Frames waiting in a socket's outbound queue when its writer wakes (one wake in 16)",
             m.outbound_queue_depth.clone(),
         );
         r.register(
@@ -305,10 +305,21 @@ pub fn cut_slow() {
     get().sockets_cut_slow.inc();
 }
 
-/// A socket's writer woke with `depth` frames waiting.
+/// A socket's writer woke with `depth` frames waiting. One wake in
+/// [`QUEUE_SAMPLE`] is recorded: writers wake for every frame under
+/// fan-out, and a histogram observation takes a lock.
 pub fn queue_depth(depth: usize) {
-    get().outbound_queue_depth.observe(depth as f64);
+    static WAKES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    if WAKES
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        .is_multiple_of(QUEUE_SAMPLE)
+    {
+        get().outbound_queue_depth.observe(depth as f64);
+    }
 }
+
+/// One writer wake in this many is recorded in the queue-depth histogram.
+pub const QUEUE_SAMPLE: u64 = 16;
 
 /// A welcome of `bytes` was sent.
 pub fn welcome(bytes: usize) {
