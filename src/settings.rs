@@ -158,6 +158,26 @@ pub struct Settings {
     /// session after two thirds. The longest a group waits after its node
     /// dies is about this long.
     pub lease_secs: u32,
+    /// Log format: `text` (for people) or `json` (one object a line, for
+    /// log shippers).
+    pub log_format: String,
+    /// Bearer token that `GET /metrics` asks for on the public address.
+    /// Empty: `/metrics` is not served there (404).
+    pub metrics_token: String,
+    /// A second address serving only `/metrics`, without a token (for a
+    /// private network or loopback), e.g. `127.0.0.1:9090`. Empty: none.
+    pub metrics_listen: String,
+    /// Days the participants of a session (pseudonyms, token hashes, hashed
+    /// addresses and device ids) are kept after it ended.
+    pub retention_joins_days: u32,
+    /// Days a session's saved snapshot is kept after it ended.
+    pub retention_snapshots_days: u32,
+    /// Days an entry of the audit log of facilitator actions is kept.
+    pub retention_audit_days: u32,
+    /// Days a ban (hashed device and address) is kept.
+    pub retention_bans_days: u32,
+    /// Minutes between two runs of the retention job. 0: never runs.
+    pub retention_interval_minutes: u32,
 }
 
 impl Default for Settings {
@@ -220,6 +240,14 @@ impl Default for Settings {
             node_id: String::new(),
             node_url: String::new(),
             lease_secs: 6,
+            log_format: "text".into(),
+            metrics_token: String::new(),
+            metrics_listen: String::new(),
+            retention_joins_days: 30,
+            retention_snapshots_days: 30,
+            retention_audit_days: 365,
+            retention_bans_days: 365,
+            retention_interval_minutes: 60,
         }
     }
 }

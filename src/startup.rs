@@ -37,6 +37,8 @@ pub struct Application {
     router: Router,
     state: AppState,
     demo: Option<DemoInfo>,
+    /// The `metrics_listen` address, bound, when set.
+    metrics_listener: Option<TcpListener>,
     /// Held until the server stops: no second server on this database.
     _lock: Option<DatabaseLock>,
 }
@@ -59,8 +61,19 @@ impl Application {
             Some(Backend::Sqlite) => lock_database(&settings.database)?,
             _ => None,
         };
-        let store: Arc<dyn Store> = crate::store::connect(&settings.database).await?;
+        let store: Arc<dyn Store> = crate::metrics::store::MeteredStore::wrap(
+            crate::store::connect(&settings.database).await?,
+        );
         let listener = TcpListener::bind(settings.listen).await?;
+        let metrics_listener = match settings.metrics_listen.trim() {
+            "" => None,
+            addr => {
+                let addr: SocketAddr = addr.parse().map_err(|e| {
+                    anyhow::anyhow!("metrics_listen {addr:?} is not an address and port: {e}")
+                })?;
+                Some(TcpListener::bind(addr).await?)
+            }
+        };
         let bound: SocketAddr = listener.local_addr()?;
         let base_url: Arc<str> = settings.base_url(bound).into();
         let shutdown = CancellationToken::new();
@@ -115,12 +128,14 @@ impl Application {
             None
         };
         let router = router(state.clone());
+        crate::retention::spawn_job(&state);
         Ok(Application {
             port: bound.port(),
             listener,
             router,
             state,
             demo,
+            metrics_listener,
             _lock: lock,
         })
     }
@@ -131,6 +146,13 @@ impl Application {
 
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// The bound `metrics_listen` address, when one is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     /// What the demo created, when it was created by this start.
@@ -149,6 +171,18 @@ impl Application {
         let shutdown = self.state.shutdown.clone();
         let grace = Duration::from_secs(self.state.settings.shutdown_grace_secs.into());
         let limits = crate::serve::Limits::from_settings(&self.state.settings);
+        if let Some(listener) = self.metrics_listener {
+            let router = crate::metrics::private_router(self.state.clone());
+            let stop = shutdown.clone();
+            tokio::spawn(async move {
+                let served = axum::serve(listener, router)
+                    .with_graceful_shutdown(async move { stop.cancelled().await })
+                    .await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "the metrics address stopped");
+                }
+            });
+        }
         crate::serve::serve(self.listener, self.router, limits, shutdown).await;
         self.state.sessions.wait_closed(grace).await;
         if let Some(cluster) = &self.state.cluster {
@@ -198,9 +232,13 @@ fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/readyz", get(readyz))
         .route("/ws", get(crate::ws::upgrade))
+        .route("/metrics", get(crate::metrics::guarded))
         .nest("/api", crate::api::router())
         .merge(crate::static_files::router())
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(crate::logging::request_span),
+        )
         .with_state(state);
     security_headers(router)
 }

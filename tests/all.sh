@@ -28,6 +28,9 @@ step "cargo test (unit, property and integration tests)"
 cargo test --workspace 2>&1 | tee /tmp/peercircle-cargo-test.log
 grep -E '^test result:' /tmp/peercircle-cargo-test.log | awk '{p+=$4; f+=$6} END {printf "cargo tests: %d passed, %d failed\n", p, f}'
 
+step "Schemathesis against /api/openapi.json (its own venv, server and database)"
+bash tests/schemathesis.sh target/debug/peercircle
+
 step "fuzz targets (libFuzzer for a few seconds each when built, else their corpus replayed)"
 bash fuzz/check.sh
 

@@ -76,6 +76,10 @@ conformance! {
         renewals_are_batched_and_a_late_renewal_loses in leases,
         a_fenced_snapshot_write_is_refused_once_the_lease_moved in leases,
         nodes_taking_a_session_at_once_get_one_lease in leases,
+        expiry_deletes_only_what_is_past_its_time in retention,
+        erasing_a_person_takes_every_join_of_their_device_in_the_group in retention,
+        erasing_waits_until_their_session_has_ended in retention,
+        erasing_a_group_takes_everything_of_it in retention,
     ],
     postgres_only: [
         two_handles_see_each_others_writes_at_once in sessions,

@@ -343,12 +343,14 @@ impl Cluster {
         let renewed = match renewed {
             Ok(Ok(list)) => list,
             Ok(Err(e)) => {
+                crate::metrics::lease_renewal_failed();
                 if self.reachable.swap(false, Ordering::AcqRel) {
                     tracing::error!(error = %e, "cannot renew this node's leases");
                 }
                 return;
             }
             Err(_) => {
+                crate::metrics::lease_renewal_failed();
                 if self.reachable.swap(false, Ordering::AcqRel) {
                     tracing::error!("renewing this node's leases timed out");
                 }
@@ -368,6 +370,7 @@ impl Cluster {
                 }
             } else {
                 tracing::warn!(session = %id, token, "lease lost: stopping the session here");
+                crate::metrics::lease_renewal_failed();
                 self.forget(&id, token);
                 self.sessions.lost_if(&id, Lease { token });
             }

@@ -255,10 +255,14 @@ impl Registry {
         );
         let sessions = self.sessions.clone();
         let id = record.id.clone();
-        self.tasks.spawn(async move {
-            actor.run(rx).await;
-            sessions.remove_if(&id, |_, h| h.instance == instance);
-        });
+        let span = tracing::info_span!("session", session = %id);
+        self.tasks.spawn(tracing::Instrument::instrument(
+            async move {
+                actor.run(rx).await;
+                sessions.remove_if(&id, |_, h| h.instance == instance);
+            },
+            span,
+        ));
         handle
     }
 

@@ -11,9 +11,11 @@
 
 pub mod lease;
 pub mod postgres;
+mod retention;
 pub mod sqlite;
 
 pub use lease::{LeaseOwner, Leases};
+pub use retention::{Cutoffs, Expired};
 
 use std::sync::Arc;
 
@@ -109,7 +111,7 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// A facilitator account (the password hash never leaves the store).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Facilitator {
     pub id: String,
     pub email: String,
@@ -355,6 +357,29 @@ pub trait Store: Leases + Send + Sync + 'static {
     // Audit log.
     async fn audit(&self, entry: &AuditEntry) -> StoreResult<()>;
     async fn audit_log(&self, group_id: &str, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+
+    // Retention and erasure (docs/privacy.md).
+    /// Erases a person from a group: the participant `participant_id` (who
+    /// joined one of the group's sessions) and every other participant of
+    /// the group's sessions from the same device (the same person under
+    /// other pseudonyms). Their ids leave the group's bans (the hashes stay,
+    /// so a ban still holds) and its audit log (entries lose their target),
+    /// and the saved snapshots of the sessions they were in are deleted.
+    /// `NotFound` when the participant is not in the group; `Conflict`
+    /// while one of those sessions has not ended at `now` (it still holds
+    /// them in memory). Returns the participant ids erased.
+    async fn erase_participant(
+        &self,
+        group_id: &str,
+        participant_id: &str,
+        now: i64,
+    ) -> StoreResult<Vec<String>>;
+    /// Deletes a group and everything of it: sessions, participants, bans,
+    /// snapshots, facilitator links and its audit log. `NotFound` when there
+    /// is no such group.
+    async fn erase_group(&self, group_id: &str) -> StoreResult<()>;
+    /// Deletes what is past its time (see [`Cutoffs`]) and says how much.
+    async fn expire(&self, cutoffs: &Cutoffs) -> StoreResult<Expired>;
 }
 
 #[cfg(test)]

@@ -106,14 +106,18 @@ pub async fn upgrade(
         None => None,
     };
     ws.on_upgrade(move |socket| async move {
-        match (relay_to, state.cluster.clone()) {
-            (Some(owner), Some(cluster)) => {
-                if let Some(socket) = cluster.relay(socket, owner, &session_id).await {
-                    connection(state, session_id, socket).await;
+        let span = tracing::info_span!("socket", session = %session_id);
+        let serve = async move {
+            match (relay_to, state.cluster.clone()) {
+                (Some(owner), Some(cluster)) => {
+                    if let Some(socket) = cluster.relay(socket, owner, &session_id).await {
+                        connection(state, session_id, socket).await;
+                    }
                 }
+                _ => connection(state, session_id, socket).await,
             }
-            _ => connection(state, session_id, socket).await,
-        }
+        };
+        tracing::Instrument::instrument(serve, span).await;
         counter.fetch_sub(1, Ordering::AcqRel);
     })
 }
@@ -248,11 +252,17 @@ async fn connection(state: AppState, session_id: String, mut socket: WebSocket) 
     .await
     {
         Ok(h) => h,
-        Err((code, reason)) => return close_with(socket, code, reason).await,
+        Err((code, reason)) => {
+            crate::metrics::socket_attach("no_hello");
+            return close_with(socket, code, reason).await;
+        }
     };
     let (who, record) = match authenticate(&state, &session_id, &hello.token).await {
         Ok(v) => v,
-        Err((code, reason)) => return close_with(socket, code, reason).await,
+        Err((code, reason)) => {
+            crate::metrics::socket_attach("not_admitted");
+            return close_with(socket, code, reason).await;
+        }
     };
     let resume = hello.resume().map(|(e, seq)| (e.to_string(), seq));
     let handle = match &state.cluster {
@@ -270,8 +280,10 @@ async fn connection(state: AppState, session_id: String, mut socket: WebSocket) 
         .join(conn, who, resume, out_tx.clone(), kill.clone())
         .await
     {
+        crate::metrics::socket_attach("refused");
         return close_with(socket, close_code, reason).await;
     }
+    crate::metrics::socket_attach("attached");
     tracing::debug!(session = %session_id, member = %member, conn, "socket attached");
     let (sink, stream) = socket.split();
     let mut writer = tokio::spawn(writer(
@@ -363,6 +375,7 @@ async fn writer(
             }
             item = out.recv() => match item {
                 Some(Outbound::Frame(bytes)) => {
+                    crate::metrics::queue_depth(out.len() + 1);
                     let mut close = None;
                     let sent = write_guarded(
                         async { close = send_batch(&mut sink, bytes, &mut out).await?; Ok(()) },

@@ -14,6 +14,7 @@
 
 pub mod accounts;
 pub mod leases;
+pub mod retention;
 pub mod sessions;
 
 use std::sync::{Arc, Mutex};
