@@ -74,8 +74,13 @@ impl SqliteStore {
             let options = options
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal);
+            // A local file's connections do not go stale: no ping before
+            // each use (a round trip to SQLite's thread) and no reaping.
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
+                .test_before_acquire(false)
+                .idle_timeout(None)
+                .max_lifetime(None)
                 .connect_with(options.clone())
                 .await
                 .with_context(|| format!("cannot open the database {}", file.display()))?;
@@ -85,6 +90,9 @@ impl SqliteStore {
             let writer = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(Duration::from_secs(60))
+                .test_before_acquire(false)
+                .idle_timeout(None)
+                .max_lifetime(None)
                 .connect_with(options)
                 .await
                 .with_context(|| format!("cannot open the database {}", file.display()))?;
