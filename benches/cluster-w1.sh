@@ -126,10 +126,13 @@ run_cluster() {
   printf 'load-test-password-1\n' | env "${node_env[@]}" "$BIN" --database "$db" \
     facilitator add --email load@example.org --name "Load Facilitator" --password-stdin >/dev/null
 
+  # The address people use is HAProxy's (as PEERCIRCLE_PUBLIC_URL in
+  # peercircle.env.example): the nodes accept sockets from pages there.
+  local hport; hport="$(free_port)"
   local ports=() addrs=() node_pids=() i port
   for i in 1 2 3; do
     port="$(free_port)"
-    env "${node_env[@]}" PEERCIRCLE_NODE_ID="n$i" "$BIN" --database "$db" \
+    env "${node_env[@]}" PEERCIRCLE_NODE_ID="n$i" PEERCIRCLE_PUBLIC_URL="http://127.0.0.1:$hport" "$BIN" --database "$db" \
       serve --listen "127.0.0.1:$port" >"$WORK/node$i.log" 2>&1 &
     PIDS+=("$!"); node_pids+=("$!"); ports+=("$port"); addrs+=("127.0.0.1:$port")
   done
@@ -137,7 +140,6 @@ run_cluster() {
     wait_ok "http://${addrs[$i]}/readyz" 30 || { cat "$WORK/node$((i + 1)).log" >&2; die "node $((i + 1)) did not start"; }
   done
 
-  local hport; hport="$(free_port)"
   haproxy_config "$hport" "${addrs[@]}" >"$WORK/haproxy.cfg"
   "$HAPROXY" -c -q -f "$WORK/haproxy.cfg" || die "HAProxy rejects the adapted configuration"
   "$HAPROXY" -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
