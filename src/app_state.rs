@@ -30,6 +30,9 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Where "now" comes from (the wall clock; tokio's clock in tests).
     pub clock: SharedClock,
+    /// Several nodes on PostgreSQL: this node's leases and relays (`None`
+    /// with SQLite).
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 impl AppState {

@@ -13,20 +13,30 @@
 //!   until shut down; `main.rs` only parses the command line. [`serve`] is
 //!   its accept loop (HTTP timeouts, per-address connection cap).
 //! - [`origin`]: which pages may open a WebSocket.
+//! - Operations (issue 12): [`metrics`] (Prometheus, and the metered
+//!   store), [`api::openapi`] (the OpenAPI document of the HTTP API),
+//!   [`retention`] (erasure and the job that deletes what is past its
+//!   time), [`backup`] (consistent copies of a SQLite database) and
+//!   [`logging`] (text or JSON logs).
 //!
 //! Privacy rule for every module: never log message text or display names.
 
 pub mod api;
 pub mod app_state;
 pub mod auth;
+pub mod backup;
 pub mod clock;
+pub mod cluster;
 pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod ics;
+pub mod logging;
+pub mod metrics;
 pub mod origin;
 pub mod protocol;
 pub mod ratelimit;
+pub mod retention;
 pub mod serve;
 pub mod session;
 pub mod settings;

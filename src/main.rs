@@ -46,6 +46,29 @@ enum Command {
     },
     /// Create or update the database schema, then exit.
     Migrate,
+    /// Erase a person's data from a group, on their request: the join
+    /// given and every other join of the group's sessions from the same
+    /// device (see docs/privacy.md).
+    Erase {
+        /// The id of one of their joins (a participant id, `p_…`).
+        #[arg(long)]
+        participant: String,
+    },
+    /// Write a consistent copy of the SQLite database to PATH (safe while
+    /// the server runs). On PostgreSQL use pg_dump.
+    Backup {
+        /// Where to write the copy (must not exist yet).
+        path: PathBuf,
+    },
+    /// Replace the SQLite database with the backup at PATH (the server must
+    /// be stopped; the current database is kept beside it).
+    Restore {
+        /// The backup to restore.
+        path: PathBuf,
+    },
+    /// Delete now what is past its time (the server also does this every
+    /// `retention_interval_minutes`).
+    Expire,
 }
 
 #[derive(Subcommand, Debug)]
@@ -73,9 +96,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(db) = cli.database {
         settings.database = db;
     }
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.log));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    peercircle::logging::init(&settings)?;
 
     match cli.command.unwrap_or(Command::Serve {
         listen: None,
@@ -99,6 +120,26 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Erase { participant } => {
+            peercircle::retention::erase_command(&settings, &participant).await
+        }
+        Command::Backup { path } => {
+            let bytes = peercircle::backup::backup(&settings.database, &path).await?;
+            println!(
+                "Backed up the database to {} ({bytes} bytes).",
+                path.display()
+            );
+            Ok(())
+        }
+        Command::Restore { path } => {
+            let kept = peercircle::backup::restore(&settings.database, &path).await?;
+            if let Some(kept) = kept {
+                println!("The database as it was is kept at {}.", kept.display());
+            }
+            println!("Restored {}. Start the server again.", path.display());
+            Ok(())
+        }
+        Command::Expire => peercircle::retention::expire_command(&settings).await,
         Command::Facilitator {
             command:
                 FacilitatorCommand::Add {

@@ -33,6 +33,8 @@ pub struct HashGate {
     jobs: std::sync::mpsc::Sender<Job>,
     running: Arc<AtomicUsize>,
     peak: Arc<AtomicUsize>,
+    /// Callers waiting for a slot (for metrics).
+    waiting: Arc<AtomicUsize>,
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -85,6 +87,7 @@ impl HashGate {
             jobs,
             running: Arc::new(AtomicUsize::new(0)),
             peak: Arc::new(AtomicUsize::new(0)),
+            waiting: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -98,6 +101,16 @@ impl HashGate {
         self.peak.load(Ordering::Acquire)
     }
 
+    /// Hashes running now (for metrics).
+    pub fn running(&self) -> usize {
+        self.running.load(Ordering::Acquire)
+    }
+
+    /// Callers waiting for a free slot now (for metrics).
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Acquire)
+    }
+
     /// Seconds a refused caller should wait before trying again.
     pub fn retry_after_secs(&self) -> u64 {
         self.wait.as_secs().max(1)
@@ -108,8 +121,10 @@ impl HashGate {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, GateError> {
-        let permit = tokio::time::timeout(self.wait, self.permits.clone().acquire_owned())
-            .await
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let permit = tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        let permit = permit
             .map_err(|_| GateError::Busy)?
             // The semaphore is never closed.
             .map_err(|_| GateError::Busy)?;

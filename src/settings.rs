@@ -147,6 +147,39 @@ pub struct Settings {
     pub welcome_people: usize,
     /// Milliseconds a large room gathers arrivals before one `people` event.
     pub people_batch_ms: u64,
+    /// Several nodes on one PostgreSQL database (`crate::cluster`): this
+    /// node's name, unique in the cluster (empty: a random one per start).
+    pub node_id: String,
+    /// Several nodes: the URL other nodes reach this one at, to relay
+    /// sockets of the sessions it owns, e.g. `http://10.0.0.11:8080`
+    /// (empty: `http://` + the listening address, loopback when it listens
+    /// on every interface).
+    pub node_url: String,
+    /// Several nodes: seconds a node's lease on a live session lasts; it is
+    /// renewed every third of that, and a node that cannot renew stops the
+    /// session after two thirds. The longest a group waits after its node
+    /// dies is about this long.
+    pub lease_secs: u32,
+    /// Log format: `text` (for people) or `json` (one object a line, for
+    /// log shippers).
+    pub log_format: String,
+    /// Bearer token that `GET /metrics` asks for on the public address.
+    /// Empty: `/metrics` is not served there (404).
+    pub metrics_token: String,
+    /// A second address serving only `/metrics`, without a token (for a
+    /// private network or loopback), e.g. `127.0.0.1:9090`. Empty: none.
+    pub metrics_listen: String,
+    /// Days the participants of a session (pseudonyms, token hashes, hashed
+    /// addresses and device ids) are kept after it ended.
+    pub retention_joins_days: u32,
+    /// Days a session's saved snapshot is kept after it ended.
+    pub retention_snapshots_days: u32,
+    /// Days an entry of the audit log of facilitator actions is kept.
+    pub retention_audit_days: u32,
+    /// Days a ban (hashed device and address) is kept.
+    pub retention_bans_days: u32,
+    /// Minutes between two runs of the retention job. 0: never runs.
+    pub retention_interval_minutes: u32,
 }
 
 impl Default for Settings {
@@ -206,6 +239,17 @@ impl Default for Settings {
             large_room: 200,
             welcome_people: 100,
             people_batch_ms: 100,
+            node_id: String::new(),
+            node_url: String::new(),
+            lease_secs: 6,
+            log_format: "text".into(),
+            metrics_token: String::new(),
+            metrics_listen: String::new(),
+            retention_joins_days: 30,
+            retention_snapshots_days: 30,
+            retention_audit_days: 365,
+            retention_bans_days: 365,
+            retention_interval_minutes: 60,
         }
     }
 }

@@ -37,6 +37,8 @@ pub struct Application {
     router: Router,
     state: AppState,
     demo: Option<DemoInfo>,
+    /// The `metrics_listen` address, bound, when set.
+    metrics_listener: Option<TcpListener>,
     /// Held until the server stops: no second server on this database.
     _lock: Option<DatabaseLock>,
 }
@@ -59,12 +61,43 @@ impl Application {
             Some(Backend::Sqlite) => lock_database(&settings.database)?,
             _ => None,
         };
-        let store: Arc<dyn Store> = crate::store::connect(&settings.database).await?;
+        let store: Arc<dyn Store> = crate::metrics::store::MeteredStore::wrap(
+            crate::store::connect(&settings.database).await?,
+        );
         let listener = TcpListener::bind(settings.listen).await?;
+        let metrics_listener = match settings.metrics_listen.trim() {
+            "" => None,
+            addr => {
+                let addr: SocketAddr = addr.parse().map_err(|e| {
+                    anyhow::anyhow!("metrics_listen {addr:?} is not an address and port: {e}")
+                })?;
+                Some(TcpListener::bind(addr).await?)
+            }
+        };
         let bound: SocketAddr = listener.local_addr()?;
         let base_url: Arc<str> = settings.base_url(bound).into();
         let shutdown = CancellationToken::new();
         let settings = Arc::new(settings);
+        let sessions = Arc::new(Registry::new(
+            settings.clone(),
+            store.clone(),
+            shutdown.clone(),
+            clock.clone(),
+        ));
+        let cluster =
+            crate::cluster::Cluster::new(&settings, bound, store.clone(), sessions.clone());
+        if let Some(c) = &cluster {
+            c.spawn(shutdown.clone());
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            sessions.set_peers(tx);
+            crate::cluster::notify::spawn(
+                &settings.database,
+                c.node_id.clone(),
+                sessions.clone(),
+                rx,
+                shutdown.clone(),
+            )?;
+        }
         let state = AppState {
             login_limiter: Arc::new(AddressLimiter::new(
                 settings.login_per_minute,
@@ -80,12 +113,8 @@ impl Application {
                 settings.hash_concurrency,
                 Duration::from_millis(settings.hash_wait_ms.into()),
             )),
-            sessions: Arc::new(Registry::new(
-                settings.clone(),
-                store.clone(),
-                shutdown.clone(),
-                clock.clone(),
-            )),
+            sessions,
+            cluster,
             settings: settings.clone(),
             store,
             base_url,
@@ -99,12 +128,14 @@ impl Application {
             None
         };
         let router = router(state.clone());
+        crate::retention::spawn_job(&state);
         Ok(Application {
             port: bound.port(),
             listener,
             router,
             state,
             demo,
+            metrics_listener,
             _lock: lock,
         })
     }
@@ -115,6 +146,13 @@ impl Application {
 
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// The bound `metrics_listen` address, when one is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     /// What the demo created, when it was created by this start.
@@ -133,8 +171,24 @@ impl Application {
         let shutdown = self.state.shutdown.clone();
         let grace = Duration::from_secs(self.state.settings.shutdown_grace_secs.into());
         let limits = crate::serve::Limits::from_settings(&self.state.settings);
+        if let Some(listener) = self.metrics_listener {
+            let router = crate::metrics::private_router(self.state.clone());
+            let stop = shutdown.clone();
+            tokio::spawn(async move {
+                let served = axum::serve(listener, router)
+                    .with_graceful_shutdown(async move { stop.cancelled().await })
+                    .await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "the metrics address stopped");
+                }
+            });
+        }
         crate::serve::serve(self.listener, self.router, limits, shutdown).await;
         self.state.sessions.wait_closed(grace).await;
+        if let Some(cluster) = &self.state.cluster {
+            // Every actor saved its last snapshot: other nodes may take over now.
+            cluster.release_all().await;
+        }
         self.state.store.close().await;
         drop(self._lock);
         Ok(())
@@ -178,15 +232,22 @@ fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/readyz", get(readyz))
         .route("/ws", get(crate::ws::upgrade))
+        .route("/metrics", get(crate::metrics::guarded))
         .nest("/api", crate::api::router())
         .merge(crate::static_files::router())
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(crate::logging::request_span),
+        )
         .with_state(state);
     security_headers(router)
 }
 
+/// Ready while the database answers (within 2 s: a load balancer's health
+/// check must not hang on a database that stopped answering).
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
-    match state.store.ping().await {
+    let ping = tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await;
+    match ping.unwrap_or_else(|_| Err(anyhow::anyhow!("timed out").into())) {
         Ok(()) => (StatusCode::OK, Json(json!({"status": "ready"}))),
         Err(e) => {
             tracing::warn!(error = %e, "database not reachable");

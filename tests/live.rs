@@ -1056,13 +1056,14 @@ async fn a_session_this_node_loses_closes_its_sockets_to_resume_elsewhere() {
         .await
         .expect("store")
         .expect("session");
-    // This node holds the session under lease token 7: the token is the epoch.
+    // This node holds the session under lease token 7: the token is the
+    // epoch, written as an id (`e_` and 16 characters).
     r.app
         .state
         .sessions
         .start_owned(&record, peercircle::session::Lease { token: 7 });
     let mut fac = r.facilitator().await;
-    assert_eq!(fac.epoch(), "e_7");
+    assert_eq!(fac.epoch(), "e_0000000000000007");
     assert_eq!(
         r.app.state.sessions.running(),
         vec![(

@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
+use super::views::GroupView;
 use super::{hashing, ApiJson, FacilitatorAuth};
 use crate::app_state::AppState;
 use crate::domain::{
@@ -18,20 +18,27 @@ use crate::error::ApiError;
 use crate::store::{AuditEntry, Facilitator, Group, GroupInput, SupportResource};
 
 /// The body of `POST /api/groups` and `PUT /api/groups/{id}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct GroupBody {
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     description: Option<String>,
+    #[schema(min_length = 1, max_length = 10000)]
     agreement: String,
+    /// An IANA time zone, e.g. `Europe/London`.
     #[serde(default)]
+    #[schema(max_length = 64, example = "Europe/London")]
     timezone: Option<String>,
     #[serde(default)]
+    #[schema(minimum = 1)]
     capacity: Option<i64>,
     /// Absent: no code (create) / keep it (update). `""`: no code.
     #[serde(default)]
     access_code: Option<String>,
     #[serde(default)]
+    #[schema(min_items = 1, max_items = 20)]
     support_resources: Option<Vec<SupportResource>>,
     /// E-mail addresses of existing facilitator accounts to co-facilitate.
     #[serde(default)]
@@ -159,27 +166,27 @@ pub(super) async fn own_group(
 }
 
 /// The private (facilitators') view of a group. Never the access code.
-pub(super) async fn group_json(state: &AppState, group: &Group) -> Result<Value, ApiError> {
+pub(super) async fn group_json(state: &AppState, group: &Group) -> Result<GroupView, ApiError> {
     let mut facilitators = Vec::with_capacity(group.facilitators.len());
     for id in &group.facilitators {
         if let Some(f) = state.store.facilitator(id).await? {
-            facilitators.push(json!({"id": f.id, "name": f.name, "email": f.email}));
+            facilitators.push(f);
         }
     }
-    Ok(json!({
-        "id": group.id,
-        "name": group.name,
-        "description": group.description,
-        "agreement": group.agreement,
-        "timezone": group.timezone,
-        "capacity": group.capacity,
-        "has_access_code": group.has_access_code,
-        "support_resources": group.support_resources,
-        "facilitators": facilitators,
-        "keep_transcript": group.keep_transcript,
-        "created_at": crate::domain::schedule::rfc3339(group.created_at),
-        "calendar_url": format!("{}/api/groups/{}/calendar.ics", state.base_url, group.id),
-    }))
+    Ok(GroupView {
+        id: group.id.clone(),
+        name: group.name.clone(),
+        description: group.description.clone(),
+        agreement: group.agreement.clone(),
+        timezone: group.timezone.clone(),
+        capacity: group.capacity,
+        has_access_code: group.has_access_code,
+        support_resources: group.support_resources.clone(),
+        facilitators,
+        keep_transcript: group.keep_transcript,
+        created_at: crate::domain::schedule::rfc3339(group.created_at),
+        calendar_url: format!("{}/api/groups/{}/calendar.ics", state.base_url, group.id),
+    })
 }
 
 async fn audit(
@@ -203,6 +210,14 @@ async fn audit(
     }
 }
 
+/// Creates a group; the facilitator signed in is its first facilitator.
+#[utoipa::path(post, path = "/api/groups", tag = "groups", request_body = GroupBody,
+    responses(
+        (status = 201, description = "Created", body = GroupView),
+        (status = 400, description = "A field is missing or not valid", body = super::views::ErrorBody),
+        (status = 401, description = "Not signed in", body = super::views::ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub(super) async fn create(
     State(state): State<AppState>,
     FacilitatorAuth(who): FacilitatorAuth,
@@ -225,33 +240,61 @@ pub(super) async fn create(
     Ok((StatusCode::CREATED, Json(group_json(&state, &group).await?)).into_response())
 }
 
+/// The groups the facilitator signed in facilitates.
+#[utoipa::path(get, path = "/api/groups", tag = "groups",
+    responses(
+        (status = 200, description = "Their groups", body = Vec<GroupView>),
+        (status = 401, description = "Not signed in", body = super::views::ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub(super) async fn list(
     State(state): State<AppState>,
     FacilitatorAuth(who): FacilitatorAuth,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<GroupView>>, ApiError> {
     let groups = state.store.groups_of(&who.id).await?;
     let mut out = Vec::with_capacity(groups.len());
     for g in &groups {
         out.push(group_json(&state, g).await?);
     }
-    Ok(Json(Value::Array(out)))
+    Ok(Json(out))
 }
 
+/// One of the facilitator's groups.
+#[utoipa::path(get, path = "/api/groups/{group}", tag = "groups",
+    params(("group" = String, Path, description = "The group's id")),
+    responses(
+        (status = 200, description = "The group", body = GroupView),
+        (status = 401, description = "Not signed in", body = super::views::ErrorBody),
+        (status = 403, description = "Not a facilitator of this group", body = super::views::ErrorBody),
+        (status = 404, description = "No such group", body = super::views::ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub(super) async fn read(
     State(state): State<AppState>,
     FacilitatorAuth(who): FacilitatorAuth,
     Path(group_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<GroupView>, ApiError> {
     let group = own_group(&state, &group_id, &who).await?;
     Ok(Json(group_json(&state, &group).await?))
 }
 
+/// Changes a group; omitted optional fields keep their values.
+#[utoipa::path(put, path = "/api/groups/{group}", tag = "groups", request_body = GroupBody,
+    params(("group" = String, Path, description = "The group's id")),
+    responses(
+        (status = 200, description = "The group as changed", body = GroupView),
+        (status = 400, description = "A field is missing or not valid", body = super::views::ErrorBody),
+        (status = 401, description = "Not signed in", body = super::views::ErrorBody),
+        (status = 403, description = "Not a facilitator of this group", body = super::views::ErrorBody),
+        (status = 404, description = "No such group", body = super::views::ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub(super) async fn update(
     State(state): State<AppState>,
     FacilitatorAuth(who): FacilitatorAuth,
     Path(group_id): Path<String>,
     ApiJson(body): ApiJson<GroupBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<GroupView>, ApiError> {
     let existing = own_group(&state, &group_id, &who).await?;
     let parsed = parse_body(&state, body, Some(&existing)).await?;
     let mut group = state.store.update_group(&group_id, &parsed.input).await?;
@@ -285,6 +328,17 @@ pub(super) async fn update(
     Ok(Json(group_json(&state, &group).await?))
 }
 
+/// Deletes a group and erases everything of it: its sessions (running
+/// ones end), who joined them, bans, saved snapshots and its audit log.
+#[utoipa::path(delete, path = "/api/groups/{group}", tag = "groups",
+    params(("group" = String, Path, description = "The group's id")),
+    responses(
+        (status = 204, description = "Deleted and erased"),
+        (status = 401, description = "Not signed in", body = super::views::ErrorBody),
+        (status = 403, description = "Not a facilitator of this group", body = super::views::ErrorBody),
+        (status = 404, description = "No such group", body = super::views::ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub(super) async fn delete(
     State(state): State<AppState>,
     FacilitatorAuth(who): FacilitatorAuth,
@@ -292,7 +346,9 @@ pub(super) async fn delete(
 ) -> Result<StatusCode, ApiError> {
     own_group(&state, &group_id, &who).await?;
     let sessions = state.store.sessions_of_group(&group_id, 0).await?;
-    state.store.delete_group(&group_id).await?;
+    // Everything of the group goes, its audit log included (docs/privacy.md).
+    state.store.erase_group(&group_id).await?;
+    crate::metrics::erased("group");
     for session in sessions {
         state
             .sessions

@@ -7,7 +7,6 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::{
     hashing, rate_limit, request_token, set_cookie, ApiJson, ClientAddr, FacilitatorAuth,
@@ -16,9 +15,11 @@ use super::{
 use crate::app_state::AppState;
 use crate::error::ApiError;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct LoginBody {
+    #[schema(max_length = 320)]
     email: String,
+    #[schema(max_length = 4096)]
     password: String,
 }
 
@@ -31,7 +32,34 @@ fn dummy_hash() -> &'static str {
     })
 }
 
+/// Signs a facilitator in: a token for `Authorization: Bearer` (and the
+/// same as an HttpOnly cookie).
+#[utoipa::path(post, path = "/api/login", tag = "facilitators",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Signed in", body = super::views::LoginAnswer),
+        (status = 400, description = "Not a JSON body with email and password", body = super::views::ErrorBody),
+        (status = 401, description = "Wrong e-mail address or password", body = super::views::ErrorBody),
+        (status = 429, description = "Too many attempts from this address", body = super::views::ErrorBody),
+        (status = 503, description = "Hashing slots busy: try again (Retry-After)", body = super::views::ErrorBody),
+    ))]
 pub(super) async fn login(
+    state: State<AppState>,
+    ip: ClientAddr,
+    body: Result<ApiJson<LoginBody>, ApiError>,
+) -> Result<Response, ApiError> {
+    let result = match body {
+        Ok(body) => login_checked(state, ip, body).await,
+        Err(e) => Err(e),
+    };
+    crate::metrics::login(match &result {
+        Ok(_) => "signed_in",
+        Err(e) => e.code(),
+    });
+    result
+}
+
+async fn login_checked(
     State(state): State<AppState>,
     ClientAddr(ip): ClientAddr,
     ApiJson(body): ApiJson<LoginBody>,
@@ -73,14 +101,22 @@ pub(super) async fn login(
     let cookie = set_cookie(&state, TOKEN_COOKIE, &token, hours * 3600);
     Ok((
         [(header::SET_COOKIE, cookie)],
-        Json(json!({
-            "token": token,
-            "facilitator": {"id": facilitator.id, "name": facilitator.name},
-        })),
+        Json(super::views::LoginAnswer {
+            token,
+            facilitator: super::views::FacilitatorRef {
+                id: facilitator.id,
+                name: facilitator.name,
+            },
+        }),
     )
         .into_response())
 }
 
+/// Signs out: the token (Bearer or cookie) stops working, and so do the
+/// sockets opened with it.
+#[utoipa::path(post, path = "/api/logout", tag = "facilitators",
+    responses((status = 204, description = "Signed out (also when not signed in)")),
+    security((), ("bearer" = [])))]
 pub(super) async fn logout(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
@@ -98,6 +134,13 @@ pub(super) async fn logout(
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }
 
-pub(super) async fn me(FacilitatorAuth(f): FacilitatorAuth) -> Json<serde_json::Value> {
-    Json(json!({"id": f.id, "name": f.name, "email": f.email}))
+/// Who is signed in.
+#[utoipa::path(get, path = "/api/me", tag = "facilitators",
+    responses(
+        (status = 200, description = "The facilitator signed in", body = crate::store::Facilitator),
+        (status = 401, description = "Not signed in", body = super::views::ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub(super) async fn me(FacilitatorAuth(f): FacilitatorAuth) -> Json<crate::store::Facilitator> {
+    Json(f)
 }

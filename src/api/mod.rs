@@ -10,8 +10,10 @@
 pub mod facilitators;
 mod groups;
 mod login;
+pub mod openapi;
 pub mod participants;
 mod sessions;
+pub mod views;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -59,6 +61,11 @@ pub fn router() -> Router<AppState> {
             "/sessions/{session}/participants/{participant}",
             delete(participants::remove),
         )
+        .route(
+            "/groups/{group}/participants/{participant}",
+            delete(participants::erase),
+        )
+        .route("/openapi.json", get(openapi::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }
@@ -118,7 +125,12 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
 /// The facilitator's token from `Authorization: Bearer …` or, failing that,
 /// the `peercircle_token` cookie.
 pub fn request_token(headers: &HeaderMap) -> Option<String> {
-    let bearer = headers
+    bearer(headers).or_else(|| cookie(headers, TOKEN_COOKIE))
+}
+
+/// The token of `Authorization: Bearer …`, if any.
+pub fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
         .get_all(header::AUTHORIZATION)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -128,8 +140,7 @@ pub fn request_token(headers: &HeaderMap) -> Option<String> {
                 .eq_ignore_ascii_case("bearer")
                 .then(|| token.trim().to_string())
         })
-        .filter(|t| !t.is_empty());
-    bearer.or_else(|| cookie(headers, TOKEN_COOKIE))
+        .filter(|t| !t.is_empty())
 }
 
 /// The value of a cookie sent with the request.

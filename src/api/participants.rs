@@ -10,11 +10,11 @@
 //! Both are audit-logged (ids only). Names go to the facilitator who asked,
 //! never to the log.
 
+use super::views::{Erased, ParticipantView};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use super::groups::own_group;
 use super::FacilitatorAuth;
@@ -84,11 +84,19 @@ async fn audit(state: &AppState, entry: AuditEntry) {
 }
 
 /// `GET /api/sessions/{session}/participants`.
+#[utoipa::path(get, path = "/api/sessions/{session}/participants", tag = "participants", params(("session" = String, Path, description = "The session's id")),
+    responses(
+        (status = 200, description = "Everyone who joined, by join time", body = Vec<ParticipantView>),
+        (status = 401, description = "Not signed in", body = super::views::ErrorBody),
+        (status = 403, description = "Not a facilitator of its group", body = super::views::ErrorBody),
+        (status = 404, description = "No such session", body = super::views::ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub(super) async fn list(
     State(state): State<AppState>,
     FacilitatorAuth(who): FacilitatorAuth,
     Path(session_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<ParticipantView>>, ApiError> {
     let session = own_session(&state, &session_id, &who).await?;
     let people = state.store.participants_of_session(&session.id).await?;
     audit(
@@ -104,28 +112,42 @@ pub(super) async fn list(
         },
     )
     .await;
-    let out: Vec<Value> = people
-        .iter()
-        .map(|p| {
-            json!({
-                "id": p.id,
-                "name": p.name,
-                "joined_at": rfc3339(p.joined_at),
-                "arrived": p.arrived_at.is_some(),
-                "removed": p.removed,
-            })
+    let out: Vec<ParticipantView> = people
+        .into_iter()
+        .map(|p| ParticipantView {
+            joined_at: rfc3339(p.joined_at),
+            arrived: p.arrived_at.is_some(),
+            removed: p.removed,
+            id: p.id,
+            name: p.name,
         })
         .collect();
-    Ok(Json(Value::Array(out)))
+    Ok(Json(out))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 pub(super) struct RemoveQuery {
+    /// Also ban their device and address from the group's later sessions.
     #[serde(default)]
     ban: bool,
 }
 
 /// `DELETE /api/sessions/{session}/participants/{participant}[?ban=true]`.
+#[utoipa::path(delete, path = "/api/sessions/{session}/participants/{participant}", tag = "participants",
+    params(
+        ("session" = String, Path, description = "The session's id"),
+        ("participant" = String, Path, description = "The participant's id"),
+        RemoveQuery,
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, description = "`ban` is not true or false", body = super::views::ErrorBody),
+        (status = 401, description = "Not signed in", body = super::views::ErrorBody),
+        (status = 403, description = "Not a facilitator of its group", body = super::views::ErrorBody),
+        (status = 404, description = "No such session or participant", body = super::views::ErrorBody),
+        (status = 409, description = "They arrived: remove them on the session screen", body = super::views::ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub(super) async fn remove(
     State(state): State<AppState>,
     FacilitatorAuth(who): FacilitatorAuth,
@@ -168,4 +190,53 @@ pub(super) async fn remove(
     )
     .await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /api/groups/{group}/participants/{participant}`: erases a
+/// person's data from a group (docs/privacy.md), on their request.
+#[utoipa::path(delete, path = "/api/groups/{group}/participants/{participant}", tag = "participants",
+    params(
+        ("group" = String, Path, description = "The group's id"),
+        ("participant" = String, Path, description = "The id of one of their joins"),
+    ),
+    responses(
+        (status = 200, description = "Erased", body = Erased),
+        (status = 401, description = "Not signed in", body = super::views::ErrorBody),
+        (status = 403, description = "Not a facilitator of this group", body = super::views::ErrorBody),
+        (status = 404, description = "No such group, or nobody with that id in it", body = super::views::ErrorBody),
+        (status = 409, description = "They are in a session that has not ended yet", body = super::views::ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub(super) async fn erase(
+    State(state): State<AppState>,
+    FacilitatorAuth(who): FacilitatorAuth,
+    Path((group_id, participant_id)): Path<(String, String)>,
+) -> Result<Json<Erased>, ApiError> {
+    own_group(&state, &group_id, &who).await?;
+    let now = state.now_ms();
+    let erased = crate::retention::erase_participant(&state.store, &group_id, &participant_id, now)
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::NotFound => {
+                ApiError::not_found("There is nobody with that id in this group.")
+            }
+            other => other.into(),
+        })?;
+    // Who erased, and how many joins: never whose (that id is gone).
+    audit(
+        &state,
+        AuditEntry {
+            group_id: group_id.clone(),
+            session_id: None,
+            facilitator_id: who.id.clone(),
+            action: "participant.erase".into(),
+            target: None,
+            detail: Some(format!("count={}", erased.len())),
+            at: now,
+        },
+    )
+    .await;
+    Ok(Json(Erased {
+        erased: erased.len(),
+    }))
 }

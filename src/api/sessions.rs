@@ -1,12 +1,15 @@
 //! Sessions: scheduling (with weekly repeats), the facilitators' list,
 //! cancelling one occurrence, the public card, the calendar feed and joining.
 
+use super::views::{
+    CardGroup, GroupRef, Joined, ScheduledSession, SessionCard, SummarySession, SummaryView,
+    UpcomingSession,
+};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use super::groups::own_group;
 use super::{
@@ -22,14 +25,19 @@ use crate::store::{AuditEntry, Group, JoinOutcome, RecordPhase, SessionRecord};
 /// A year, for the device cookie's lifetime.
 const DEVICE_COOKIE_SECS: i64 = 365 * 24 * 3600;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct Repeat {
+    /// How many weekly sessions, the first included.
+    #[schema(minimum = 1, maximum = 104)]
     weekly: i64,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct ScheduleBody {
+    /// RFC 3339 with an offset, or a local time in the group's zone.
+    #[schema(max_length = 64, example = "2026-10-15T19:00:00+01:00")]
     starts_at: String,
+    #[schema(minimum = 5, maximum = 720)]
     duration_minutes: i64,
     #[serde(default)]
     repeat: Option<Repeat>,
@@ -91,6 +99,18 @@ async fn audit(state: &AppState, entry: AuditEntry) {
     }
 }
 
+/// Schedules a session of a group, or a weekly series (`repeat.weekly`),
+/// at the same local time across clock changes.
+#[utoipa::path(post, path = "/api/groups/{group}/sessions", tag = "sessions",
+    request_body = ScheduleBody, params(("group" = String, Path, description = "The group's id")),
+    responses(
+        (status = 201, description = "Scheduled", body = Vec<ScheduledSession>),
+        (status = 400, description = "A field is missing or not valid", body = super::views::ErrorBody),
+        (status = 401, description = "Not signed in", body = super::views::ErrorBody),
+        (status = 403, description = "Not a facilitator of this group", body = super::views::ErrorBody),
+        (status = 404, description = "No such group", body = super::views::ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub(super) async fn schedule(
     State(state): State<AppState>,
     FacilitatorAuth(who): FacilitatorAuth,
@@ -121,46 +141,60 @@ pub(super) async fn schedule(
         },
     )
     .await;
-    let out: Vec<Value> = created
+    let out: Vec<ScheduledSession> = created
         .iter()
-        .map(|s| {
-            json!({
-                "id": s.id,
-                "starts_at": rfc3339(s.starts_at),
-                "ends_at": rfc3339(s.ends_at),
-                "join_url": join_url(&state, &s.id),
-            })
+        .map(|s| ScheduledSession {
+            id: s.id.clone(),
+            starts_at: rfc3339(s.starts_at),
+            ends_at: rfc3339(s.ends_at),
+            join_url: join_url(&state, &s.id),
         })
         .collect();
-    Ok((StatusCode::CREATED, Json(Value::Array(out))).into_response())
+    Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
+/// The group's sessions that have not ended, by start time.
+#[utoipa::path(get, path = "/api/groups/{group}/sessions", tag = "sessions", params(("group" = String, Path, description = "The group's id")),
+    responses(
+        (status = 200, description = "Upcoming and running sessions", body = Vec<UpcomingSession>),
+        (status = 401, description = "Not signed in", body = super::views::ErrorBody),
+        (status = 403, description = "Not a facilitator of this group", body = super::views::ErrorBody),
+        (status = 404, description = "No such group", body = super::views::ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub(super) async fn list(
     State(state): State<AppState>,
     FacilitatorAuth(who): FacilitatorAuth,
     Path(group_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<UpcomingSession>>, ApiError> {
     let group = own_group(&state, &group_id, &who).await?;
     let now = state.now_ms();
     let sessions = state.store.sessions_of_group(&group.id, now).await?;
-    let out: Vec<Value> = sessions
+    let out: Vec<UpcomingSession> = sessions
         .iter()
         .filter(|s| s.ended_at.is_none())
-        .map(|s| {
-            json!({
-                "id": s.id,
-                "starts_at": rfc3339(s.starts_at),
-                "ends_at": rfc3339(s.ends_at),
-                "phase": phase_name(s.phase(now, lobby_ms(&state))),
-                "cancelled": s.cancelled,
-                "locked": s.locked,
-                "join_url": join_url(&state, &s.id),
-            })
+        .map(|s| UpcomingSession {
+            id: s.id.clone(),
+            starts_at: rfc3339(s.starts_at),
+            ends_at: rfc3339(s.ends_at),
+            phase: phase_name(s.phase(now, lobby_ms(&state))).into(),
+            cancelled: s.cancelled,
+            locked: s.locked,
+            join_url: join_url(&state, &s.id),
         })
         .collect();
-    Ok(Json(Value::Array(out)))
+    Ok(Json(out))
 }
 
+/// Cancels one session (a running one ends at once).
+#[utoipa::path(delete, path = "/api/sessions/{session}", tag = "sessions", params(("session" = String, Path, description = "The session's id")),
+    responses(
+        (status = 204, description = "Cancelled"),
+        (status = 401, description = "Not signed in", body = super::views::ErrorBody),
+        (status = 403, description = "Not a facilitator of its group", body = super::views::ErrorBody),
+        (status = 404, description = "No such session", body = super::views::ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub(super) async fn cancel(
     State(state): State<AppState>,
     FacilitatorAuth(who): FacilitatorAuth,
@@ -194,11 +228,19 @@ pub(super) async fn cancel(
 /// who came, turns, speaking time and breaks per person, help requests and
 /// reports with when each was seen. Read from the session's saved snapshot;
 /// never message text, notes or reasons.
+#[utoipa::path(get, path = "/api/sessions/{session}/summary", tag = "sessions", params(("session" = String, Path, description = "The session's id")),
+    responses(
+        (status = 200, description = "The summary", body = SummaryView),
+        (status = 401, description = "Not signed in", body = super::views::ErrorBody),
+        (status = 403, description = "Not a facilitator of its group", body = super::views::ErrorBody),
+        (status = 404, description = "No such session, or it has not run", body = super::views::ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub(super) async fn summary(
     State(state): State<AppState>,
     FacilitatorAuth(who): FacilitatorAuth,
     Path(session_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SummaryView>, ApiError> {
     let session = session_or_404(&state, &session_id).await?;
     let group = own_group(&state, &session.group_id, &who).await?;
     let saved = state
@@ -211,28 +253,41 @@ pub(super) async fn summary(
     let snapshot: crate::session::state::SessionSnapshot = serde_json::from_str(&saved)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("unreadable snapshot: {e}")))?;
     let s = snapshot.summary();
-    Ok(Json(json!({
-        "session": {
-            "id": session.id,
-            "starts_at": session.starts_at,
-            "ends_at": session.ends_at,
-            "started_at": session.started_at,
-            "ended_at": session.ended_at,
-            "phase": s.phase,
-            "live_ms": s.live_ms,
-            "group": {"id": group.id, "name": group.name},
+    Ok(Json(SummaryView {
+        session: SummarySession {
+            id: session.id,
+            starts_at: session.starts_at,
+            ends_at: session.ends_at,
+            started_at: session.started_at,
+            ended_at: session.ended_at,
+            phase: s.phase.as_str().into(),
+            live_ms: s.live_ms,
+            group: GroupRef {
+                id: group.id,
+                name: group.name,
+            },
         },
-        "people": s.people,
-        "help_requests": s.help_requests,
-        "reports": s.reports,
-    })))
+        people: to_json(&s.people),
+        help_requests: to_json(&s.help_requests),
+        reports: to_json(&s.reports),
+    }))
+}
+
+/// Plain data as JSON (serializing it cannot fail).
+fn to_json<T: serde::Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or_default()
 }
 
 /// The public card: what anyone with the link sees before joining.
+#[utoipa::path(get, path = "/api/sessions/{session}", tag = "sessions", params(("session" = String, Path, description = "The session's id")),
+    responses(
+        (status = 200, description = "The card", body = SessionCard),
+        (status = 404, description = "No such session", body = super::views::ErrorBody),
+    ))]
 pub(super) async fn card(
     State(state): State<AppState>,
     Path(session_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SessionCard>, ApiError> {
     let session = session_or_404(&state, &session_id).await?;
     let group = group_or_404(&state, &session.group_id).await?;
     let names = facilitator_names(&state, &group).await?;
@@ -245,33 +300,44 @@ pub(super) async fn card(
     // Before the doors open it stays `scheduled` even if a facilitator is
     // already in (joining is still refused then).
     let stored = session.phase(now, lobby_ms(&state));
-    let phase = match (stored, state.sessions.live_phase(&session.id).await) {
+    let live = match state.sessions.live_phase(&session.id).await {
+        // Several nodes: another node may run it; its saved state says.
+        None if state.cluster.is_some() => crate::cluster::saved_phase(&state, &session.id).await,
+        live => live,
+    };
+    let phase = match (stored, live) {
         (RecordPhase::Lobby | RecordPhase::Live, Some(live)) => live.as_str(),
         _ => phase_name(stored),
     };
-    Ok(Json(json!({
-        "id": session.id,
-        "group": {
-            "id": group.id,
-            "name": group.name,
-            "description": group.description,
-            "agreement": group.agreement,
-            "support_resources": group.support_resources,
-            "has_access_code": group.has_access_code,
-            "timezone": group.timezone,
+    Ok(Json(SessionCard {
+        id: session.id.clone(),
+        group: CardGroup {
+            id: group.id,
+            name: group.name,
+            description: group.description,
+            agreement: group.agreement,
+            support_resources: group.support_resources,
+            has_access_code: group.has_access_code,
+            timezone: group.timezone,
         },
-        "starts_at": rfc3339(session.starts_at),
-        "ends_at": rfc3339(session.ends_at),
-        "doors_open_at": rfc3339(session.starts_at - lobby_ms(&state)),
-        "phase": phase,
-        "cancelled": session.cancelled,
-        "facilitators": names,
-        "capacity": group.capacity,
-        "joined": joined,
-        "locked": session.locked,
-    })))
+        starts_at: rfc3339(session.starts_at),
+        ends_at: rfc3339(session.ends_at),
+        doors_open_at: rfc3339(session.starts_at - lobby_ms(&state)),
+        phase: phase.into(),
+        cancelled: session.cancelled,
+        facilitators: names,
+        capacity: group.capacity,
+        joined,
+        locked: session.locked,
+    }))
 }
 
+/// The group's sessions as an iCalendar feed (public, for calendar apps).
+#[utoipa::path(get, path = "/api/groups/{group}/calendar.ics", tag = "sessions", params(("group" = String, Path, description = "The group's id")),
+    responses(
+        (status = 200, description = "The feed", body = String, content_type = "text/calendar"),
+        (status = 404, description = "No such group", body = super::views::ErrorBody),
+    ))]
 pub(super) async fn calendar(
     State(state): State<AppState>,
     Path(group_id): Path<String>,
@@ -304,8 +370,10 @@ pub(super) async fn calendar(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct JoinBody {
+    /// A first name or pseudonym.
+    #[schema(min_length = 1, max_length = 40)]
     name: String,
     #[serde(default)]
     access_code: Option<String>,
@@ -313,7 +381,36 @@ pub(super) struct JoinBody {
     agree: Option<bool>,
 }
 
+/// Joins a session under a pseudonym, after accepting the agreement: a
+/// token to say `hello` with on the WebSocket.
+#[utoipa::path(post, path = "/api/sessions/{session}/join", tag = "sessions",
+    request_body = JoinBody, params(("session" = String, Path, description = "The session's id")),
+    responses(
+        (status = 201, description = "Joined", body = Joined),
+        (status = 400, description = "Agreement not accepted, or the name is not valid", body = super::views::ErrorBody),
+        (status = 403, description = "Banned, or the access code is missing or wrong", body = super::views::ErrorBody),
+        (status = 404, description = "No such session", body = super::views::ErrorBody),
+        (status = 409, description = "Not open yet, ended, locked or full", body = super::views::ErrorBody),
+        (status = 429, description = "Too many joins from this address", body = super::views::ErrorBody),
+        (status = 503, description = "Hashing slots busy: try again (Retry-After)", body = super::views::ErrorBody),
+    ))]
 pub(super) async fn join(
+    state: State<AppState>,
+    ip: ClientAddr,
+    headers: HeaderMap,
+    session_id: Path<String>,
+    body: Result<ApiJson<JoinBody>, ApiError>,
+) -> Result<Response, ApiError> {
+    let result = join_checked(state, ip, headers, session_id, body).await;
+    crate::metrics::join(match &result {
+        Ok(_) => "joined",
+        Err(ApiError::ForbiddenBecause { reason, .. }) => reason,
+        Err(e) => e.code(),
+    });
+    result
+}
+
+async fn join_checked(
     State(state): State<AppState>,
     ClientAddr(ip): ClientAddr,
     headers: HeaderMap,
@@ -424,7 +521,10 @@ pub(super) async fn join(
         }
     };
     tracing::info!(session = %session.id, participant = %participant.id, "participant joined");
-    let body = Json(json!({"participant_id": participant.id, "token": token}));
+    let body = Json(Joined {
+        participant_id: participant.id,
+        token,
+    });
     let mut response = (StatusCode::CREATED, body).into_response();
     if let Some(device) = new_device {
         response.headers_mut().append(

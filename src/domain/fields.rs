@@ -176,9 +176,12 @@ impl Capacity {
 
 /// A support resource shown on every screen ("Need help now?"): a label
 /// and a link (`https:`, `tel:` or `sms:`).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct SupportResource {
+    #[schema(min_length = 1, max_length = 100)]
     pub label: String,
+    /// `https:`, `http:`, `tel:`, `sms:` or `mailto:`.
+    #[schema(min_length = 1, max_length = 500, example = "tel:116123")]
     pub url: String,
 }
 

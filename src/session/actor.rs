@@ -142,6 +142,8 @@ pub(crate) struct Actor {
     moved: bool,
     /// The end is stored (written once).
     end_stored: bool,
+    /// Replay-log bytes last reported to the metrics.
+    replay_reported: usize,
 }
 
 impl Actor {
@@ -170,9 +172,10 @@ impl Actor {
             session_id: record.id.clone(),
             group_id: record.group_id.clone(),
             record: record.clone(),
-            // Under a lease the token is the epoch: every takeover is a new one.
+            // Under a lease the token is the epoch: every takeover is a new
+            // one. Written as an id (`e_` and 16 characters, docs/protocol.md).
             epoch: match lease {
-                Some(l) => format!("e_{}", l.token),
+                Some(l) => format!("e_{:016}", l.token),
                 None => crate::auth::new_id("e"),
             },
             writer: StoreWriter::spawn(store.clone(), record.id.clone(), lease.map(|l| l.token)),
@@ -192,6 +195,7 @@ impl Actor {
             people_due: None,
             moved: false,
             end_stored: record.ended_at.is_some(),
+            replay_reported: 0,
         }
     }
 
@@ -261,6 +265,8 @@ impl Actor {
             }
         }
         Box::pin(self.writer.finish()).await;
+        crate::metrics::participants(-(self.sockets_of.len() as i64));
+        crate::metrics::replay_bytes(&mut self.replay_reported, 0);
         tracing::debug!(session = %self.session_id, "session actor stopped");
     }
 
@@ -409,8 +415,10 @@ impl Actor {
             seq: self.seq,
             state: (!resumed).then(|| Box::new(self.state.view(&who.id))),
         };
+        let welcome = welcome.to_json();
+        crate::metrics::welcome(welcome.len());
         let mut ok = out
-            .try_send(Outbound::Frame(Utf8Bytes::from(welcome.to_json())))
+            .try_send(Outbound::Frame(Utf8Bytes::from(welcome)))
             .is_ok();
         if let (true, Some((_, last_seq))) = (resumed, &resume) {
             for entry in self.log.after(*last_seq) {
@@ -424,6 +432,9 @@ impl Actor {
             kill.cancel();
         }
         *self.sockets_of.entry(who.id.clone()).or_insert(0) += 1;
+        if sockets == 0 {
+            crate::metrics::participants(1);
+        }
         self.conns.insert(
             conn,
             Conn {
@@ -446,6 +457,7 @@ impl Actor {
         *count = count.saturating_sub(1);
         if *count == 0 {
             self.sockets_of.remove(&c.member);
+            crate::metrics::participants(-1);
             let now = self.clock.now_ms();
             let events = self.state.disconnect(now, &c.member);
             self.publish(now, events).await;
@@ -473,6 +485,7 @@ impl Actor {
         }
         let now = self.clock.now_ms();
         let kind = command.kind();
+        crate::metrics::command(kind);
         let facilitator_only = command.facilitator_only();
         let target = command.target().map(|t| t.to_string());
         let stored = stored_effect(&command, &who, now);
@@ -495,6 +508,7 @@ impl Actor {
         let applied = match result {
             Ok(applied) => applied,
             Err(refusal) => {
+                crate::metrics::refusal(kind, refusal.code.as_str());
                 self.answer(&out, conn, ServerFrame::refusal(reference, &refusal));
                 return;
             }
@@ -506,6 +520,7 @@ impl Actor {
             let stored = tokio::time::timeout(DURABLE_TIMEOUT, self.writer.durable(effects)).await;
             if !matches!(stored, Ok(Ok(()))) {
                 tracing::error!(session = %self.session_id, action = kind, "a stored effect could not be saved: refused");
+                crate::metrics::refusal(kind, ErrorCode::Unavailable.as_str());
                 let refusal = Refusal::new(
                     ErrorCode::Unavailable,
                     "We couldn't save that just now, so nothing changed. Please try again.",
@@ -640,13 +655,17 @@ impl Actor {
             let bytes = Utf8Bytes::from(event_frame(self.seq, now, &event));
             let audience = event.audience();
             let mut slow = Vec::new();
+            let mut sent = 0;
             for (id, conn) in &self.conns {
-                if audience.includes(&conn.member, conn.role)
-                    && conn.out.try_send(Outbound::Frame(bytes.clone())).is_err()
-                {
-                    slow.push(*id);
+                if !audience.includes(&conn.member, conn.role) {
+                    continue;
+                }
+                match conn.out.try_send(Outbound::Frame(bytes.clone())) {
+                    Ok(()) => sent += 1,
+                    Err(_) => slow.push(*id),
                 }
             }
+            crate::metrics::event(sent);
             for id in slow {
                 self.drop_slow(id);
             }
@@ -660,6 +679,7 @@ impl Actor {
                 },
                 now,
             );
+            crate::metrics::replay_bytes(&mut self.replay_reported, self.log.bytes());
             self.unsaved = self.unsaved.saturating_add(1);
         }
     }
@@ -706,6 +726,7 @@ impl Actor {
     fn drop_slow(&mut self, conn: u64) {
         if let Some(c) = self.conns.get(&conn) {
             tracing::info!(session = %self.session_id, member = %c.member, "outbound queue full: disconnecting a slow socket");
+            crate::metrics::cut_slow();
             c.kill.cancel();
         }
         // The connection task sends Leave when it exits; presence follows then.

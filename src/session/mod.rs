@@ -45,6 +45,8 @@ pub struct Registry {
     next_conn: AtomicU64,
     /// Open WebSocket connections, for the connection limit.
     pub connections: Arc<std::sync::atomic::AtomicUsize>,
+    /// Several nodes: where actions from HTTP go to reach the other nodes.
+    peers: std::sync::OnceLock<mpsc::UnboundedSender<crate::cluster::notify::Remote>>,
 }
 
 impl Registry {
@@ -64,6 +66,7 @@ impl Registry {
             next_instance: AtomicU64::new(1),
             next_conn: AtomicU64::new(1),
             connections: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+            peers: std::sync::OnceLock::new(),
         }
     }
 
@@ -122,6 +125,21 @@ impl Registry {
         }
     }
 
+    /// Like [`Registry::lost`], only for the actor running under `lease`
+    /// (a newer take of the same session stays).
+    pub fn lost_if(&self, session_id: &str, lease: Lease) -> bool {
+        match self
+            .sessions
+            .remove_if(session_id, |_, h| h.lease() == Some(lease))
+        {
+            Some((_, handle)) => {
+                handle.lost();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Stops every session held under a lease (this node cannot renew in
     /// time): each closes its sockets with 1001.
     pub fn stop_all_owned(&self) {
@@ -147,16 +165,54 @@ impl Registry {
     /// Ends a running session from outside (cancelled, group deleted): it
     /// goes through the rules like any end (`phase` ended with this reason),
     /// then its sockets close with 4004.
+    /// With several nodes it reaches the session wherever it runs.
     pub async fn end(&self, session_id: &str, reason: PhaseReason) {
+        self.tell_peers(crate::cluster::notify::Remote::End {
+            session: session_id.to_string(),
+            reason,
+        });
+        self.end_here(session_id, reason).await;
+    }
+
+    /// [`Registry::end`] for a session running on this node only.
+    pub async fn end_here(&self, session_id: &str, reason: PhaseReason) {
         if let Some(handle) = self.get(session_id) {
             handle.end(reason).await;
+        }
+    }
+
+    /// Several nodes: actions from HTTP go to the other nodes too, on `tx`.
+    pub fn set_peers(&self, tx: mpsc::UnboundedSender<crate::cluster::notify::Remote>) {
+        let _ = self.peers.set(tx);
+    }
+
+    fn tell_peers(&self, action: crate::cluster::notify::Remote) {
+        if let Some(tx) = self.peers.get() {
+            let _ = tx.send(action);
         }
     }
 
     /// Closes the sockets whose access was withdrawn, in every running
     /// session (of `group_id` only, when given), with 4001: a facilitator
     /// signed out (their token's sockets) or lost the group (all of theirs).
+    /// With several nodes it reaches the sessions wherever they run.
     pub async fn revoke(&self, which: Revoked, group_id: Option<&str>) {
+        let group = group_id.map(str::to_string);
+        self.tell_peers(match &which {
+            Revoked::Member(member) => crate::cluster::notify::Remote::RevokeMember {
+                member: member.clone(),
+                group,
+            },
+            Revoked::Credential(c) => crate::cluster::notify::Remote::RevokeCredential {
+                credential: c.to_string(),
+                group,
+            },
+        });
+        self.revoke_here(which, group_id).await;
+    }
+
+    /// [`Registry::revoke`] in the sessions running on this node only.
+    pub async fn revoke_here(&self, which: Revoked, group_id: Option<&str>) {
         let handles: Vec<SessionHandle> = self
             .sessions
             .iter()
@@ -201,10 +257,14 @@ impl Registry {
         );
         let sessions = self.sessions.clone();
         let id = record.id.clone();
-        self.tasks.spawn(async move {
-            actor.run(rx).await;
-            sessions.remove_if(&id, |_, h| h.instance == instance);
-        });
+        let span = tracing::info_span!("session", session = %id);
+        self.tasks.spawn(tracing::Instrument::instrument(
+            async move {
+                actor.run(rx).await;
+                sessions.remove_if(&id, |_, h| h.instance == instance);
+            },
+            span,
+        ));
         handle
     }
 

@@ -115,6 +115,16 @@ impl OutRx {
         .await
     }
 
+    /// Frames waiting now.
+    pub fn len(&self) -> usize {
+        self.0.lock().items.len()
+    }
+
+    /// Whether nothing is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The next frame if one is queued.
     pub fn try_recv(&mut self) -> Option<Outbound> {
         take(&mut self.0.lock())

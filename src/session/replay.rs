@@ -44,6 +44,11 @@ impl ReplayLog {
         }
     }
 
+    /// Bytes held now.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     pub(crate) fn push(&mut self, entry: Logged, now: Millis) {
         self.bytes += entry.bytes.len();
         self.entries.push_back(entry);

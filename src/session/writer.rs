@@ -83,6 +83,31 @@ impl StoreWriter {
         let fenced_out = fenced.clone();
         let task = tokio::spawn(async move {
             while let Some(job) = rx.recv().await {
+                // Under a lease, a change that must be durable (start,
+                // remove, lock, end) is made only while the lease is still
+                // this actor's: a node that froze and woke up after another
+                // took the session over must not write over it.
+                if let (Some(token), true) = (fence, job.effects.iter().any(Effect::essential)) {
+                    let current = matches!(
+                        store.lease_owner(&session_id).await,
+                        Ok(Some(o)) if o.token == token && o.live
+                    );
+                    if !current {
+                        tracing::warn!(session = %session_id, token, "a stored change refused: the lease moved on");
+                        if job
+                            .effects
+                            .iter()
+                            .any(|e| matches!(e, Effect::Snapshot { .. }))
+                        {
+                            pending.store(false, Ordering::Release);
+                        }
+                        fenced_out.notify_one();
+                        if let Some(done) = job.done {
+                            let _ = done.send(Err("the session moved to another node".into()));
+                        }
+                        continue;
+                    }
+                }
                 let mut result = Ok(());
                 for effect in job.effects {
                     let essential = effect.essential();
@@ -192,3 +217,7 @@ async fn apply(store: &dyn Store, session_id: &str, effect: Effect) -> Result<()
         Effect::Snapshot { json, at } => store.save_snapshot(session_id, &json, at).await,
     }
 }
+
+#[cfg(test)]
+#[path = "writer_tests.rs"]
+mod tests;

@@ -9,8 +9,13 @@
 //! message text: that lives only in the session actor's memory.
 //! Times are unix milliseconds (`i64`) so every backend stores them alike.
 
+pub mod lease;
 pub mod postgres;
+mod retention;
 pub mod sqlite;
+
+pub use lease::{LeaseOwner, Leases};
+pub use retention::{Cutoffs, Expired};
 
 use std::sync::Arc;
 
@@ -106,7 +111,7 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// A facilitator account (the password hash never leaves the store).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Facilitator {
     pub id: String,
     pub email: String,
@@ -226,7 +231,7 @@ pub enum JoinOutcome {
 
 /// The storage interface the handlers and the session actors use.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Leases + Send + Sync + 'static {
     /// Is the database reachable?
     async fn ping(&self) -> StoreResult<()>;
     /// Closes the connection pool (on shutdown).
@@ -347,26 +352,34 @@ pub trait Store: Send + Sync + 'static {
     async fn save_snapshot(&self, session_id: &str, data: &str, at: i64) -> StoreResult<()>;
     /// The session's latest snapshot, if one was saved.
     async fn load_snapshot(&self, session_id: &str) -> StoreResult<Option<String>>;
-    /// Saves the snapshot only while `token` is the session's current,
-    /// unexpired lease (judged by the database): `Ok(false)` when fenced out
-    /// (another node took the session over). Only stores that share a
-    /// database between nodes implement it.
-    async fn save_snapshot_fenced(
-        &self,
-        session_id: &str,
-        token: i64,
-        data: &str,
-        at: i64,
-    ) -> StoreResult<bool> {
-        let _ = (session_id, token, data, at);
-        Err(StoreError::Other(anyhow::anyhow!(
-            "this store does not hold session leases"
-        )))
-    }
+    // Leases and the snapshot writes they fence: see [`Leases`].
 
     // Audit log.
     async fn audit(&self, entry: &AuditEntry) -> StoreResult<()>;
     async fn audit_log(&self, group_id: &str, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+
+    // Retention and erasure (docs/privacy.md).
+    /// Erases a person from a group: the participant `participant_id` (who
+    /// joined one of the group's sessions) and every other participant of
+    /// the group's sessions from the same device (the same person under
+    /// other pseudonyms). Their ids leave the group's bans (the hashes stay,
+    /// so a ban still holds) and its audit log (entries lose their target),
+    /// and the saved snapshots of the sessions they were in are deleted.
+    /// `NotFound` when the participant is not in the group; `Conflict`
+    /// while one of those sessions has not ended at `now` (it still holds
+    /// them in memory). Returns the participant ids erased.
+    async fn erase_participant(
+        &self,
+        group_id: &str,
+        participant_id: &str,
+        now: i64,
+    ) -> StoreResult<Vec<String>>;
+    /// Deletes a group and everything of it: sessions, participants, bans,
+    /// snapshots, facilitator links and its audit log. `NotFound` when there
+    /// is no such group.
+    async fn erase_group(&self, group_id: &str) -> StoreResult<()>;
+    /// Deletes what is past its time (see [`Cutoffs`]) and says how much.
+    async fn expire(&self, cutoffs: &Cutoffs) -> StoreResult<Expired>;
 }
 
 #[cfg(test)]

@@ -795,4 +795,18 @@ impl Store for PgStore {
         .await?;
         Ok(rows.iter().map(audit_from).collect::<Result<_, _>>()?)
     }
+
+    async fn erase_participant(&self, group: &str, id: &str, now: i64) -> StoreResult<Vec<String>> {
+        self.erase_participant_rows(group, id, now).await
+    }
+
+    async fn erase_group(&self, group_id: &str) -> StoreResult<()> {
+        self.erase_group_rows(group_id).await
+    }
+
+    async fn expire(&self, cutoffs: &Cutoffs) -> StoreResult<Expired> {
+        self.expire_rows(cutoffs).await
+    }
 }
+
+mod retention;

@@ -22,7 +22,7 @@ use super::*;
 pub struct SqliteStore {
     pub pool: SqlitePool,
     /// The one connection that writes (the same as `pool` in memory).
-    writer: SqlitePool,
+    pub(super) writer: SqlitePool,
     /// Session and group records read often (every join and hello) and
     /// changed rarely, always through this store: kept in memory, dropped on
     /// every write that touches them. One process owns the database.
@@ -74,8 +74,13 @@ impl SqliteStore {
             let options = options
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal);
+            // A local file's connections do not go stale: no ping before
+            // each use (a round trip to SQLite's thread) and no reaping.
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
+                .test_before_acquire(false)
+                .idle_timeout(None)
+                .max_lifetime(None)
                 .connect_with(options.clone())
                 .await
                 .with_context(|| format!("cannot open the database {}", file.display()))?;
@@ -85,6 +90,9 @@ impl SqliteStore {
             let writer = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(Duration::from_secs(60))
+                .test_before_acquire(false)
+                .idle_timeout(None)
+                .max_lifetime(None)
                 .connect_with(options)
                 .await
                 .with_context(|| format!("cannot open the database {}", file.display()))?;
@@ -967,7 +975,21 @@ impl Store for SqliteStore {
         .await?;
         Ok(rows.iter().map(audit_from).collect::<Result<_, _>>()?)
     }
+
+    async fn erase_participant(&self, group: &str, id: &str, now: i64) -> StoreResult<Vec<String>> {
+        self.erase_participant_rows(group, id, now).await
+    }
+
+    async fn erase_group(&self, group_id: &str) -> StoreResult<()> {
+        self.erase_group_rows(group_id).await
+    }
+
+    async fn expire(&self, cutoffs: &Cutoffs) -> StoreResult<Expired> {
+        self.expire_rows(cutoffs).await
+    }
 }
+
+mod retention;
 
 #[cfg(test)]
 #[path = "sqlite_tests.rs"]

@@ -152,7 +152,11 @@ async fn deliver<S: AsyncWrite + Unpin>(
     killed: std::pin::Pin<&mut WaitForCancellationFuture<'_>>,
 ) -> Result<(), End> {
     let first = match item {
-        Outbound::Frame(first) => first,
+        Outbound::Frame(first) => {
+            // (Sampled inside: a wake per frame under fan-out.)
+            crate::metrics::queue_depth(out.len() + 1);
+            first
+        }
         Outbound::Close(code, reason) => return Err(End::Close(code, reason)),
     };
     let mut queued_close = None;

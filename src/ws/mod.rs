@@ -19,6 +19,10 @@
 //! timeout, and a killed socket abandons a write in progress, so a client
 //! that stops reading cannot keep its descriptor and queued frames alive.
 //! There is one cleanup path on exit. It never logs message text or names.
+//!
+//! With several nodes, a socket for a session another node runs is relayed
+//! there before any of this ([`crate::cluster::relay`]). Every line a socket
+//! logs is under its `socket` span, which carries the session id.
 
 mod conn;
 pub mod framing;
@@ -38,6 +42,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+pub(crate) use self::conn::close_and_linger;
 use self::framing::{Incoming, ReadError};
 pub use self::upgrade::{Socket, WsUpgrade};
 use crate::app_state::AppState;
@@ -98,8 +103,26 @@ pub async fn upgrade(
     }
     let counted = Counted(counter);
     let max = state.settings.max_frame_bytes;
-    ws.on_upgrade(max, move |socket| {
-        connection(state, session_id, socket, counted)
+    // Several nodes: a session another node runs is relayed there; when
+    // that node is gone, this one serves it once its lease has run out.
+    let relay_to = match &state.cluster {
+        Some(cluster) => cluster.route(&session_id, &headers).await,
+        None => None,
+    };
+    // The socket's lines carry its session: the span covers the upgrade's
+    // task, the relay, and the joined socket's own task ([`live`]).
+    let span = tracing::info_span!("socket", session = %session_id);
+    span.in_scope(|| {
+        ws.on_upgrade(max, move |socket| async move {
+            match (relay_to, state.cluster.clone()) {
+                (Some(owner), Some(cluster)) => {
+                    if let Some(socket) = cluster.relay(socket, owner, &session_id).await {
+                        connection(state, session_id, socket, counted).await;
+                    }
+                }
+                _ => connection(state, session_id, socket, counted).await,
+            }
+        })
     })
 }
 
@@ -229,14 +252,26 @@ async fn attach(state: &AppState, session_id: &str, socket: &mut Socket) -> Opti
     let s = &state.settings;
     let hello = match read_hello(socket, Duration::from_secs(s.hello_timeout_secs.into())).await {
         Ok(h) => h,
-        Err((code, reason)) => return close_with(socket, code, reason).await,
+        Err((code, reason)) => {
+            crate::metrics::socket_attach("no_hello");
+            return close_with(socket, code, reason).await;
+        }
     };
     let (who, record) = match authenticate(state, session_id, &hello.token).await {
         Ok(v) => v,
-        Err((code, reason)) => return close_with(socket, code, reason).await,
+        Err((code, reason)) => {
+            crate::metrics::socket_attach("not_admitted");
+            return close_with(socket, code, reason).await;
+        }
     };
     let resume = hello.resume().map(|(e, seq)| (e.to_string(), seq));
-    let handle = state.sessions.get_or_start(&record);
+    let handle = match &state.cluster {
+        None => state.sessions.get_or_start(&record),
+        Some(cluster) => match cluster.handle_for(&record).await {
+            Ok(h) => h,
+            Err((code, reason)) => return close_with(socket, code, reason).await,
+        },
+    };
     let conn = state.sessions.next_conn_id();
     let (out_tx, out_rx) = crate::session::outq::channel(s.outbound_queue.max(8));
     let kill = CancellationToken::new();
@@ -245,8 +280,10 @@ async fn attach(state: &AppState, session_id: &str, socket: &mut Socket) -> Opti
         .join(conn, who, resume, out_tx.clone(), kill.clone())
         .await
     {
+        crate::metrics::socket_attach("refused");
         return close_with(socket, close_code, reason).await;
     }
+    crate::metrics::socket_attach("attached");
     Some(Attached {
         handle,
         conn,
@@ -274,13 +311,13 @@ async fn connection(state: AppState, session_id: String, mut socket: Socket, cou
         ping_timeout: Duration::from_secs(s.ping_timeout_secs.max(1).into()),
         write_timeout: Duration::from_secs(s.write_timeout_secs.max(1).into()),
     };
-    tokio::spawn(live(Live {
+    tokio::spawn(tracing::Instrument::in_current_span(live(Live {
         socket,
         a,
         shutdown: state.shutdown.clone(),
         limits,
         _counted: counted,
-    }));
+    })));
 }
 
 /// What a joined socket's own task holds.

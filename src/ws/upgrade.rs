@@ -98,19 +98,21 @@ pub fn accept_key(key: &[u8]) -> String {
 
 impl WsUpgrade {
     /// Answers 101 and runs `callback` on the socket (messages over
-    /// `max_message` bytes are refused with 1009) in a task of its own.
+    /// `max_message` bytes are refused with 1009) in a task of its own,
+    /// under the current span.
     pub fn on_upgrade<C, Fut>(self, max_message: usize, callback: C) -> Response
     where
         C: FnOnce(Socket) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
         let on_upgrade = self.on_upgrade;
-        tokio::spawn(async move {
+        // In the caller's span (the socket's, with its session).
+        tokio::spawn(tracing::Instrument::in_current_span(async move {
             match on_upgrade.await {
                 Ok(upgraded) => callback(Socket::new(TokioIo::new(upgraded), max_message)).await,
                 Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed"),
             }
-        });
+        }));
         let accept = HeaderValue::from_str(&accept_key(self.key.as_bytes()))
             .expect("base64 is a valid header value");
         (

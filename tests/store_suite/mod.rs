@@ -13,6 +13,8 @@
 #![allow(dead_code)]
 
 pub mod accounts;
+pub mod leases;
+pub mod retention;
 pub mod sessions;
 
 use std::sync::{Arc, Mutex};

@@ -15,6 +15,8 @@ pub struct Server {
     child: Child,
     pub addr: SocketAddr,
     pub base: String,
+    /// Every line the server printed on standard output (its logs), so far.
+    pub output: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 fn binary() -> PathBuf {
@@ -77,11 +79,14 @@ impl Server {
         let mut child = cmd.spawn().expect("peercircle starts");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
+        let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let lines = output.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(url) = line.strip_prefix("peercircle is listening on ") {
                     let _ = tx.send(url.trim().to_string());
                 }
+                lines.lock().unwrap_or_else(|e| e.into_inner()).push(line);
             }
         });
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -101,7 +106,55 @@ impl Server {
             .trim_start_matches("http://")
             .parse()
             .expect("the listening address");
-        Server { child, addr, base }
+        Server {
+            child,
+            addr,
+            base,
+            output,
+        }
+    }
+
+    /// Stops the server as `systemctl stop` would (SIGTERM) and waits,
+    /// at most 20 s, for it to exit.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Runs a `peercircle` command on `database` to its end: (success, stdout+stderr).
+    pub fn run(database: &str, args: &[&str]) -> (bool, String) {
+        let out = command(database)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("peercircle runs");
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), text)
+    }
+
+    /// The process id (for `kill -STOP` / `kill -CONT`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal by name (`STOP`, `CONT`, …) with `kill`.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{name} failed");
     }
 
     /// `kill -9`: no shutdown, no last snapshot, no goodbye.

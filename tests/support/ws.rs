@@ -117,6 +117,55 @@ impl Client {
         .await
     }
 
+    /// Connects and says `hello`, like [`Client::connect_with`], but says
+    /// why instead of panicking when no welcome comes within `wait` (a
+    /// closed socket, a refused connection): for clients that retry.
+    pub async fn try_connect(
+        addr: SocketAddr,
+        session: &str,
+        hello: &Value,
+        wait: Duration,
+    ) -> Result<Client, String> {
+        let url = format!("ws://{addr}/ws?session={session}");
+        let (mut stream, _) = tokio::time::timeout(wait, tokio_tungstenite::connect_async(url))
+            .await
+            .map_err(|_| "connect timed out".to_string())?
+            .map_err(|e| format!("connect: {e}"))?;
+        stream
+            .send(Message::text(hello.to_string()))
+            .await
+            .map_err(|e| format!("hello: {e}"))?;
+        match read_within(&mut stream, wait).await {
+            Some(Frame::Json(v)) if v["type"] == "welcome" => Ok(Client {
+                stream,
+                welcome: v,
+                events: Vec::new(),
+                answers: Vec::new(),
+                pages: Vec::new(),
+                closed: None,
+                cursor: 0,
+                next_ref: 0,
+                name: "client",
+            }),
+            Some(other) => Err(format!("{other:?}")),
+            None => Err("no answer in time".to_string()),
+        }
+    }
+
+    /// Waits up to `wait` for the socket to close (reading what comes
+    /// meanwhile); its close code, or `None` if it stayed open.
+    pub async fn closed_within(&mut self, wait: Duration) -> Option<Option<u16>> {
+        let deadline = tokio::time::Instant::now() + wait;
+        while self.closed.is_none() {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            self.pump(left).await;
+        }
+        self.closed
+    }
+
     pub async fn connect_with(addr: SocketAddr, session: &str, hello: Value) -> Client {
         let mut stream = open(addr, session).await;
         send_text(&mut stream, hello.to_string()).await;
