@@ -698,10 +698,14 @@ impl SessionState {
     /// Refuses `rate_limited` when member `me` already used up `bucket`.
     fn check_rate(&mut self, me: usize, bucket: Bucket, now: Millis) -> Result<(), Refusal> {
         let rate = bucket.rate(&self.config.rates);
-        let Some(recent) = self.members[me].recent.existing(bucket as usize) else {
-            // Nothing recent: the windows are made on the first command.
-            return Ok(());
-        };
+        // No windows yet (they are made on the first command) counts as
+        // empty ones: a bucket whose count is 0 still refuses everything,
+        // as it does after a restore that found all windows empty.
+        let mut none = VecDeque::new();
+        let recent = self.members[me]
+            .recent
+            .existing(bucket as usize)
+            .unwrap_or(&mut none);
         let window_start = now - rate.window_ms;
         while recent.front().is_some_and(|&t| t <= window_start) {
             recent.pop_front();
