@@ -198,6 +198,92 @@ pub async fn going_away<S: AsyncRead + AsyncWrite + Unpin>(mut client: Socket<S>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio_tungstenite::tungstenite::protocol::Role;
+    use tokio_tungstenite::WebSocketStream;
+
+    /// A browser on one end of a pipe, our `Socket` on the other.
+    async fn client_and_socket() -> (
+        WebSocketStream<tokio::io::DuplexStream>,
+        Socket<tokio::io::DuplexStream>,
+    ) {
+        let (browser, server) = tokio::io::duplex(64 * 1024);
+        let browser = WebSocketStream::from_raw_socket(browser, Role::Client, None).await;
+        (browser, Socket::new(server, 16 * 1024))
+    }
+
+    #[tokio::test]
+    async fn messages_and_the_owners_close_pass_through_with_the_relayed_header() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let owner = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.expect("accept");
+            let mut relayed_by = None;
+            let mut ws = tokio_tungstenite::accept_hdr_async(
+                tcp,
+                |req: &tokio_tungstenite::tungstenite::handshake::server::Request, res| {
+                    relayed_by = req
+                        .headers()
+                        .get(super::super::RELAYED)
+                        .map(|v| v.to_str().unwrap_or_default().to_string());
+                    Ok(res)
+                },
+            )
+            .await
+            .expect("handshake");
+            let hello = ws.next().await.expect("a frame").expect("readable");
+            ws.send(TMessage::text("welcome")).await.expect("send");
+            ws.send(TMessage::Close(Some(TCloseFrame {
+                code: CloseCode::from(4004),
+                reason: "session ended".into(),
+            })))
+            .await
+            .expect("close");
+            (relayed_by, hello)
+        });
+        let (mut browser, socket) = client_and_socket().await;
+        let relay = tokio::spawn(async move {
+            relay(socket, &format!("http://{addr}"), "s_a", "n1")
+                .await
+                .is_none()
+        });
+        browser.send(TMessage::text("hello")).await.expect("send");
+        let welcome = browser.next().await.expect("a frame").expect("readable");
+        assert_eq!(welcome, TMessage::text("welcome"));
+        match browser.next().await.expect("a frame").expect("readable") {
+            TMessage::Close(Some(c)) => {
+                assert_eq!(u16::from(c.code), 4004);
+                assert_eq!(c.reason.as_str(), "session ended");
+            }
+            other => panic!("expected the owner's close, got {other:?}"),
+        }
+        let (relayed_by, hello) = tokio::time::timeout(Duration::from_secs(5), owner)
+            .await
+            .expect("owner done")
+            .expect("owner ran");
+        assert_eq!(relayed_by.as_deref(), Some("n1"));
+        assert_eq!(hello, TMessage::text("hello"));
+        drop(browser);
+        let ended = tokio::time::timeout(Duration::from_secs(5), relay)
+            .await
+            .expect("relay ended")
+            .expect("relay ran");
+        assert!(ended, "a relay that ran keeps the socket");
+    }
+
+    #[tokio::test]
+    async fn an_owner_that_cannot_be_reached_hands_the_socket_back() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("address");
+        drop(listener);
+        let (_browser, socket) = client_and_socket().await;
+        let back = relay(socket, &format!("http://{addr}"), "s_a", "n1").await;
+        assert!(
+            back.is_some(),
+            "served here once the owner's lease runs out"
+        );
+    }
 
     #[test]
     fn node_urls_become_socket_urls() {
