@@ -212,6 +212,8 @@ mod tests {
     }
 
     #[tokio::test]
+    // tungstenite's header callback returns its own (large) error response.
+    #[allow(clippy::result_large_err)]
     async fn messages_and_the_owners_close_pass_through_with_the_relayed_header() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
