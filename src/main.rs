@@ -121,7 +121,9 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Erase { participant } => {
-            peercircle::retention::erase_command(&settings, &participant).await
+            peercircle::retention::erase_command(&settings, &participant)
+                .await
+                .map(|line| println!("{line}"))
         }
         Command::Backup { path } => {
             let bytes = peercircle::backup::backup(&settings.database, &path).await?;
@@ -139,7 +141,9 @@ async fn main() -> anyhow::Result<()> {
             println!("Restored {}. Start the server again.", path.display());
             Ok(())
         }
-        Command::Expire => peercircle::retention::expire_command(&settings).await,
+        Command::Expire => peercircle::retention::expire_command(&settings)
+            .await
+            .map(|line| println!("{line}")),
         Command::Facilitator {
             command:
                 FacilitatorCommand::Add {

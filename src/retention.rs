@@ -90,7 +90,8 @@ pub async fn erase_participant(
 
 /// `peercircle erase --participant ID`: finds the participant's group and
 /// erases them from it.
-pub async fn erase_command(settings: &Settings, participant_id: &str) -> anyhow::Result<()> {
+/// Returns the line for the operator (counts and ids only; main prints it).
+pub async fn erase_command(settings: &Settings, participant_id: &str) -> anyhow::Result<String> {
     let store = crate::store::connect(&settings.database).await?;
     let result = async {
         let participant = store
@@ -107,12 +108,11 @@ pub async fn erase_command(settings: &Settings, participant_id: &str) -> anyhow:
                 crate::store::StoreError::Conflict(m) => anyhow::anyhow!(m),
                 other => anyhow::anyhow!(other),
             })?;
-        println!(
+        anyhow::Ok(format!(
             "Erased {} join(s) of this person from group {}.",
             erased.len(),
             session.group_id
-        );
-        anyhow::Ok(())
+        ))
     }
     .await;
     store.close().await;
@@ -120,16 +120,16 @@ pub async fn erase_command(settings: &Settings, participant_id: &str) -> anyhow:
 }
 
 /// `peercircle expire`: the retention job, once, now.
-pub async fn expire_command(settings: &Settings) -> anyhow::Result<()> {
+/// Returns the line for the operator (counts only; main prints it).
+pub async fn expire_command(settings: &Settings) -> anyhow::Result<String> {
     let store = crate::store::connect(&settings.database).await?;
     let result = run_once(store.as_ref(), settings, crate::now_ms()).await;
     store.close().await;
     let e = result?;
-    println!(
+    Ok(format!(
         "Deleted: {} participants, {} snapshots, {} audit entries, {} bans, {} login tokens.",
         e.participants, e.snapshots, e.audit, e.bans, e.login_tokens
-    );
-    Ok(())
+    ))
 }
 
 #[cfg(test)]
