@@ -67,6 +67,7 @@ conformance! {
         joins_stop_at_capacity_and_removal_frees_a_place in sessions,
         forty_joins_at_once_fill_exactly_ten_places in sessions,
         un_arrived_joins_hold_their_place_only_until_the_hold_ends in sessions,
+        the_count_of_places_follows_arrivals_and_removals in sessions,
         an_address_ban_spares_a_device_that_came_before_it in sessions,
         removed_participants_are_listed_per_session in sessions,
         snapshots_are_replaced_and_go_with_their_session in sessions,

@@ -149,8 +149,14 @@ const SESSION_COLUMNS: &str =
 const PARTICIPANT_COLUMNS: &str = "id, session_id, name, removed, joined_at, arrived_at";
 /// Who holds a place in session `$1`: not removed, and arrived or joined
 /// after `$2` (an un-arrived join holds its place only for a while).
-const HOLDING_PLACE: &str = "SELECT COUNT(*) FROM participants WHERE session_id = $1 \
-     AND NOT removed AND (arrived_at IS NOT NULL OR joined_at > $2)";
+/// How many people hold a place in a session: those who arrived, a counter
+/// the trigger of migration `20261205000000` keeps, and the un-arrived joins
+/// still within their hold, counted on a partial index. Never a walk over
+/// everyone.
+const HOLDING_PLACE: &str =
+    "SELECT COALESCE((SELECT arrived_count FROM sessions WHERE id = $1), 0) \
+     + (SELECT COUNT(*) FROM participants WHERE session_id = $1 \
+        AND arrived_at IS NULL AND NOT removed AND joined_at > $2)";
 
 fn resources_json(input: &GroupInput) -> StoreResult<String> {
     serde_json::to_string(&input.support_resources).map_err(|e| StoreError::Other(e.into()))

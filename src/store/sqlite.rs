@@ -187,58 +187,18 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
-fn b(v: i64) -> bool {
-    v != 0
-}
-
-fn facilitator_from(row: &SqliteRow) -> Result<Facilitator, sqlx::Error> {
-    Ok(Facilitator {
-        id: row.try_get("id")?,
-        email: row.try_get("email")?,
-        name: row.try_get("name")?,
-    })
-}
-
-fn session_from(row: &SqliteRow) -> Result<SessionRecord, sqlx::Error> {
-    Ok(SessionRecord {
-        id: row.try_get("id")?,
-        group_id: row.try_get("group_id")?,
-        starts_at: row.try_get("starts_at")?,
-        ends_at: row.try_get("ends_at")?,
-        started_at: row.try_get("started_at")?,
-        ended_at: row.try_get("ended_at")?,
-        cancelled: b(row.try_get("cancelled")?),
-        locked: b(row.try_get("locked")?),
-    })
-}
-
-fn participant_from(row: &SqliteRow) -> Result<ParticipantRecord, sqlx::Error> {
-    Ok(ParticipantRecord {
-        id: row.try_get("id")?,
-        session_id: row.try_get("session_id")?,
-        name: row.try_get("name")?,
-        removed: b(row.try_get("removed")?),
-        joined_at: row.try_get("joined_at")?,
-        arrived_at: row.try_get("arrived_at")?,
-    })
-}
-
-fn audit_from(row: &SqliteRow) -> Result<AuditEntry, sqlx::Error> {
-    Ok(AuditEntry {
-        group_id: row.try_get("group_id")?,
-        session_id: row.try_get("session_id")?,
-        facilitator_id: row.try_get("facilitator_id")?,
-        action: row.try_get("action")?,
-        target: row.try_get("target")?,
-        detail: row.try_get("detail")?,
-        at: row.try_get("at")?,
-    })
-}
-
 const GROUP_COLUMNS: &str = "id, name, description, agreement, timezone, capacity, \
      access_code_hash, support_resources, keep_transcript, created_at";
 const SESSION_COLUMNS: &str =
     "id, group_id, starts_at, ends_at, started_at, ended_at, cancelled, locked";
+/// How many people hold a place in a session (binds: the session twice,
+/// then `held_since`): those who arrived, a counter the triggers of
+/// migration `20261205000000` keep, and the un-arrived joins still within
+/// their hold, counted on a partial index. Never a walk over everyone.
+const HOLDING_PLACE: &str = "COALESCE((SELECT arrived_count FROM sessions WHERE id = ?), 0) \
+     + (SELECT COUNT(*) FROM participants WHERE session_id = ? \
+        AND arrived_at IS NULL AND removed = 0 AND joined_at > ?)";
+
 const PARTICIPANT_COLUMNS: &str = "id, session_id, name, removed, joined_at, arrived_at";
 
 impl SqliteStore {
@@ -754,14 +714,13 @@ impl Store for SqliteStore {
         // One statement, and SQLite runs one writer at a time (this store
         // has a single writer connection): the count and the insert cannot
         // race another join. A PostgreSQL backend would lock the session row.
-        let inserted = sqlx::query(
+        let inserted = sqlx::query(&format!(
             "INSERT INTO participants \
              (id, session_id, name, token_hash, device_hash, address_hash, removed, joined_at) \
              SELECT ?, ?, ?, ?, ?, ?, 0, ? \
              WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?) \
-             AND (SELECT COUNT(*) FROM participants WHERE session_id = ? AND removed = 0 \
-                  AND (arrived_at IS NOT NULL OR joined_at > ?)) < ?",
-        )
+             AND ({HOLDING_PLACE}) < ?",
+        ))
         .bind(&record.id)
         .bind(session_id)
         .bind(name)
@@ -769,6 +728,7 @@ impl Store for SqliteStore {
         .bind(device_hash)
         .bind(address_hash)
         .bind(now)
+        .bind(session_id)
         .bind(session_id)
         .bind(session_id)
         .bind(held_since)
@@ -809,14 +769,12 @@ impl Store for SqliteStore {
     }
 
     async fn count_participants(&self, session_id: &str, held_since: i64) -> StoreResult<u32> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM participants WHERE session_id = ? AND removed = 0 \
-             AND (arrived_at IS NOT NULL OR joined_at > ?)",
-        )
-        .bind(session_id)
-        .bind(held_since)
-        .fetch_one(&self.pool)
-        .await?;
+        let row = sqlx::query(&format!("SELECT ({HOLDING_PLACE}) AS n"))
+            .bind(session_id)
+            .bind(session_id)
+            .bind(held_since)
+            .fetch_one(&self.pool)
+            .await?;
         let n: i64 = row.try_get("n")?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
@@ -990,6 +948,8 @@ impl Store for SqliteStore {
 }
 
 mod retention;
+mod rows;
+use rows::{audit_from, b, facilitator_from, participant_from, session_from};
 
 #[cfg(test)]
 #[path = "sqlite_tests.rs"]

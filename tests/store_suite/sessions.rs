@@ -668,3 +668,50 @@ pub async fn two_handles_see_each_others_writes_at_once(db: &Db) {
     assert_eq!(ok(a.group(&g.id).await, "read"), None);
     assert_eq!(ok(a.session(sid).await, "read"), None);
 }
+
+/// The places a session counts stay exact however people come and go: the
+/// arrived are kept as a running count (not walked over per join), so it
+/// must follow every arrival, repeated arrival and removal, arrived or not.
+pub async fn the_count_of_places_follows_arrivals_and_removals(db: &Db) {
+    let s = db.store();
+    let (fid, _, session) = one_session(s.as_ref(), 100).await;
+    let sid = session.id.as_str();
+    let mut people = Vec::new();
+    for i in 0..30 {
+        let p = joined(ok(
+            s.add_participant(sid, "N", &format!("tok-{i}"), None, None, 100, 1_000 + i, 0)
+                .await,
+            "join",
+        ));
+        people.push(p);
+    }
+    // Twenty arrive (some twice); ten never do.
+    for p in &people[..20] {
+        ok(s.mark_arrived(&p.id, 2_000).await, "arrive");
+    }
+    for p in &people[..5] {
+        ok(s.mark_arrived(&p.id, 3_000).await, "arrive again");
+    }
+    assert_eq!(ok(s.count_participants(sid, 0).await, "count"), 30);
+    // Once the holds end only the twenty who arrived count.
+    assert_eq!(ok(s.count_participants(sid, 9_999).await, "count"), 20);
+    // Removing three who arrived and two who did not.
+    for p in people[..3].iter().chain(&people[25..27]) {
+        ok(s.remove_participant(&p.id, false, &fid, 4_000).await, "remove");
+    }
+    assert_eq!(ok(s.count_participants(sid, 9_999).await, "count"), 17);
+    assert_eq!(ok(s.count_participants(sid, 0).await, "count"), 25);
+    // A removed person's arrival (a socket racing the removal) gives them
+    // no place back.
+    ok(s.mark_arrived(&people[26].id, 5_000).await, "late arrival");
+    assert_eq!(ok(s.count_participants(sid, 9_999).await, "count"), 17);
+    // A capacity of 17 is full now; 18 has one place.
+    let full = s
+        .add_participant(sid, "N", "tok-x", None, None, 17, 10_000, 9_999)
+        .await;
+    assert_eq!(ok(full, "join"), JoinOutcome::Full);
+    let one = s
+        .add_participant(sid, "N", "tok-y", None, None, 18, 10_000, 9_999)
+        .await;
+    joined(ok(one, "join"));
+}
