@@ -609,9 +609,8 @@ impl Actor {
                 if self.batched.insert(id.clone()) {
                     self.pending_people.push(id);
                 }
-                self.people_due.get_or_insert_with(|| {
-                    Instant::now() + Duration::from_millis(self.settings.people_batch_ms.max(1))
-                });
+                let wait = people_wait(self.settings.people_batch_ms, self.state.member_count());
+                self.people_due.get_or_insert_with(|| Instant::now() + wait);
                 continue;
             }
             if !self.pending_people.is_empty() {
@@ -733,6 +732,19 @@ impl Actor {
     }
 }
 
+/// How long a large room gathers arrivals and presence changes before one
+/// `people` event: `batch_ms` per started thousand people (100 ms up to
+/// 1,000, 500 ms at 5,000), at most a second (or `batch_ms`, if longer).
+/// Every event goes to everyone, so the sends a room makes per second grow
+/// with its size; the longer wait keeps them flat (W6 in BENCHMARKS.md).
+fn people_wait(batch_ms: u64, members: usize) -> Duration {
+    let thousands = u64::try_from(members.div_ceil(1000))
+        .unwrap_or(u64::MAX)
+        .max(1);
+    let ms = batch_ms.max(1).saturating_mul(thousands);
+    Duration::from_millis(ms.min(batch_ms.max(1000)))
+}
+
 /// The store change a command must have made durable before its ack.
 fn stored_effect(command: &Command, who: &MemberId, now: Millis) -> Option<Effect> {
     match command {
@@ -766,4 +778,26 @@ fn snapshot_effect(state: &SessionState, at: Millis) -> Effect {
     // A snapshot is plain data: serializing it cannot fail.
     let json = serde_json::to_string(&state.save()).unwrap_or_default();
     Effect::Snapshot { json, at }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::people_wait;
+    use std::time::Duration;
+
+    #[test]
+    fn a_larger_room_gathers_its_people_for_longer_up_to_a_second() {
+        let ms = |members| people_wait(100, members).as_millis();
+        // The documented schedule: 100 ms per started thousand people.
+        assert_eq!(ms(201), 100);
+        assert_eq!(ms(1000), 100);
+        assert_eq!(ms(1001), 200);
+        assert_eq!(ms(5000), 500);
+        // Never more than a second, so presence stays current enough to
+        // see who is on a break.
+        assert_eq!(ms(50_000), 1000);
+        // A longer configured batch is kept as it is.
+        assert_eq!(people_wait(2000, 300), Duration::from_millis(2000));
+        assert_eq!(people_wait(0, 300), Duration::from_millis(1));
+    }
 }
