@@ -242,7 +242,6 @@ struct Attached {
     conn: u64,
     out_tx: OutTx,
     out_rx: OutRx,
-    kill: CancellationToken,
     member: MemberId,
 }
 
@@ -274,11 +273,10 @@ async fn attach(state: &AppState, session_id: &str, socket: &mut Socket) -> Opti
     };
     let conn = state.sessions.next_conn_id();
     let (out_tx, out_rx) = crate::session::outq::channel(s.outbound_queue.max(8));
-    let kill = CancellationToken::new();
+    let kill = out_tx.kill_switch();
     let member = who.id.clone();
-    if let Err(JoinRefused { close_code, reason }) = handle
-        .join(conn, who, resume, out_tx.clone(), kill.clone())
-        .await
+    if let Err(JoinRefused { close_code, reason }) =
+        handle.join(conn, who, resume, out_tx.clone(), kill).await
     {
         crate::metrics::socket_attach("refused");
         return close_with(socket, close_code, reason).await;
@@ -289,7 +287,6 @@ async fn attach(state: &AppState, session_id: &str, socket: &mut Socket) -> Opti
         conn,
         out_tx,
         out_rx,
-        kill,
         member,
     })
 }
@@ -330,34 +327,27 @@ struct Live {
 }
 
 /// A joined socket, until it closes.
-async fn live(l: Live) {
-    let Live {
-        mut socket,
-        a,
-        shutdown,
-        limits,
-        _counted,
-    } = l;
-    let Attached {
-        handle,
-        conn,
-        out_tx,
-        mut out_rx,
-        kill,
-        member,
-    } = a;
+///
+/// (Everything stays in `l`, borrowed: moving its fields out into locals
+/// would keep a second copy of them in the task.)
+async fn live(mut l: Live) {
     let ctx = conn::Ctx {
-        handle: &handle,
-        conn,
-        out_tx: &out_tx,
-        kill: &kill,
-        shutdown: &shutdown,
-        limits,
+        handle: &l.a.handle,
+        conn: l.a.conn,
+        out_tx: &l.a.out_tx,
+        shutdown: &l.shutdown,
+        limits: l.limits,
     };
-    let end = conn::run(&ctx, &mut socket, &mut out_rx).await;
+    let end = conn::run(&ctx, &mut l.socket, &mut l.a.out_rx).await;
     // The one cleanup path: the actor forgets the socket, then what is still
     // queued (a close frame, say) goes out for a moment, then the socket.
-    handle.leave(conn);
-    Box::pin(conn::finish(end, &mut socket, out_rx, limits.write_timeout)).await;
-    tracing::debug!(member = %member, conn, "socket detached");
+    l.a.handle.leave(l.a.conn);
+    Box::pin(conn::finish(
+        end,
+        &mut l.socket,
+        &l.a.out_rx,
+        l.limits.write_timeout,
+    ))
+    .await;
+    tracing::debug!(member = %l.a.member, conn = l.a.conn, "socket detached");
 }
