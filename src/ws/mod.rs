@@ -242,7 +242,6 @@ struct Attached {
     conn: u64,
     out_tx: OutTx,
     out_rx: OutRx,
-    member: MemberId,
 }
 
 /// The handshake: hello, the token, the join. `None` when the socket was
@@ -282,12 +281,12 @@ async fn attach(state: &AppState, session_id: &str, socket: &mut Socket) -> Opti
         return close_with(socket, close_code, reason).await;
     }
     crate::metrics::socket_attach("attached");
+    tracing::debug!(member = %member, conn, "socket attached");
     Some(Attached {
         handle,
         conn,
         out_tx,
         out_rx,
-        member,
     })
 }
 
@@ -300,7 +299,6 @@ async fn connection(state: AppState, session_id: String, mut socket: Socket, cou
     let Some(a) = attach(&state, &session_id, &mut socket).await else {
         return;
     };
-    tracing::debug!(session = %session_id, member = %a.member, conn = a.conn, "socket attached");
     let s = &state.settings;
     let limits = conn::Limits {
         malformed_per_minute: s.malformed_per_minute as usize,
@@ -336,7 +334,7 @@ async fn live(mut l: Live) {
         conn: l.a.conn,
         out_tx: &l.a.out_tx,
         shutdown: &l.shutdown,
-        limits: l.limits,
+        limits: &l.limits,
     };
     let end = conn::run(&ctx, &mut l.socket, &mut l.a.out_rx).await;
     // The one cleanup path: the actor forgets the socket, then what is still
@@ -349,5 +347,5 @@ async fn live(mut l: Live) {
         l.limits.write_timeout,
     ))
     .await;
-    tracing::debug!(member = %l.a.member, conn = l.a.conn, "socket detached");
+    tracing::debug!(conn = l.a.conn, "socket detached");
 }
