@@ -27,7 +27,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::handle::{ActorMsg, Join, JoinRefused, Lease, Outbound, Revoked};
-use super::outq::OutTx;
+use super::outq::{Kill, OutTx};
 use super::replay::{self, Logged, ReplayLog};
 use super::state::{Config, Rate, Rates, SessionState};
 use super::writer::{Effect, StoreWriter};
@@ -77,7 +77,7 @@ struct Conn {
     /// Asked to close (it still counts until it has left).
     closing: bool,
     out: OutTx,
-    kill: CancellationToken,
+    kill: Kill,
 }
 
 impl Conn {

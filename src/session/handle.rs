@@ -4,12 +4,10 @@
 
 use std::sync::Arc;
 
+use super::outq::{Kill, OutTx};
+use crate::protocol::{close, Command, MemberId, Phase, PhaseReason, Ref, Role};
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{mpsc, oneshot};
-use tokio_util::sync::CancellationToken;
-
-use super::outq::OutTx;
-use crate::protocol::{close, Command, MemberId, Phase, PhaseReason, Ref, Role};
 
 /// What the connection task's writer sends on the socket.
 #[derive(Debug, Clone)]
@@ -70,8 +68,8 @@ pub(crate) struct Join {
     /// `(epoch, last_seq)` when resuming.
     pub resume: Option<(String, u64)>,
     pub out: OutTx,
-    /// Cancelled to drop the socket (its reader and writer stop).
-    pub kill: CancellationToken,
+    /// Cancelled to drop the socket (its task stops; [`super::outq`]).
+    pub kill: Kill,
     pub reply: oneshot::Sender<Result<(), JoinRefused>>,
 }
 
@@ -118,7 +116,7 @@ impl SessionHandle {
         who: Identity,
         resume: Option<(String, u64)>,
         out: OutTx,
-        kill: CancellationToken,
+        kill: Kill,
     ) -> Result<(), JoinRefused> {
         let (reply, rx) = oneshot::channel();
         let msg = ActorMsg::Join(Box::new(Join {

@@ -8,11 +8,15 @@
 //! (BENCHMARKS.md, "Where the bytes of an idle socket go"). This one is a
 //! mutex around a `VecDeque` that gives its memory back once drained: an
 //! idle socket's queue is under a hundred bytes.
+//!
+//! The queue also carries the socket's kill signal ([`Kill`]): a flag the
+//! socket's task sees through the same waker as its frames, so a socket
+//! needs no cancellation token (a heap block and a waiter in its task).
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 
 use super::handle::Outbound;
 
@@ -24,6 +28,8 @@ struct Inner {
     waker: Option<Waker>,
     /// The receiver is gone: sends fail.
     closed: bool,
+    /// The socket is to be dropped ([`Kill::cancel`]).
+    killed: bool,
 }
 
 struct Shared {
@@ -54,6 +60,34 @@ pub struct OutTx(Arc<Shared>);
 /// The receiving side (the socket's task).
 pub struct OutRx(Arc<Shared>);
 
+/// Drops the socket of a queue: its task stops what it is doing (a write
+/// in progress included) and ends. Cloneable; held by the session actor.
+#[derive(Clone)]
+pub struct Kill(Arc<Shared>);
+
+impl Kill {
+    /// Tells the socket's task to drop the socket (idempotent).
+    pub fn cancel(&self) {
+        let waker = {
+            let mut inner = self.0.lock();
+            inner.killed = true;
+            inner.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+/// What the socket's task is woken for by its queue.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Wake {
+    /// Frames are waiting ([`OutRx::try_recv`]).
+    Frames,
+    /// The socket was killed: it goes at once, whatever is queued.
+    Killed,
+}
+
 /// A queue of at most `cap` frames.
 pub fn channel(cap: usize) -> (OutTx, OutRx) {
     let shared = Arc::new(Shared {
@@ -61,6 +95,7 @@ pub fn channel(cap: usize) -> (OutTx, OutRx) {
             items: VecDeque::new(),
             waker: None,
             closed: false,
+            killed: false,
         }),
         cap: cap.max(1),
     });
@@ -91,28 +126,43 @@ impl OutTx {
     pub fn is_closed(&self) -> bool {
         self.0.lock().closed
     }
+
+    /// The kill switch of this queue's socket.
+    pub fn kill_switch(&self) -> Kill {
+        Kill(self.0.clone())
+    }
 }
 
 impl OutRx {
-    /// The next frame, waiting for one. Cancel-safe.
-    pub async fn recv(&mut self) -> Outbound {
-        poll_fn(|cx| {
-            let mut inner = self.0.lock();
-            match take(&mut inner) {
-                Some(item) => Poll::Ready(item),
-                None => {
-                    if !inner
-                        .waker
-                        .as_ref()
-                        .is_some_and(|w| w.will_wake(cx.waker()))
-                    {
-                        inner.waker = Some(cx.waker().clone());
-                    }
-                    Poll::Pending
-                }
-            }
-        })
-        .await
+    /// Whether the socket was killed or frames are waiting, in that order
+    /// (a killed socket writes nothing more); registers the task's waker
+    /// when neither.
+    pub fn poll_wake(&self, cx: &mut Context<'_>) -> Poll<Wake> {
+        let mut inner = self.0.lock();
+        if inner.killed {
+            Poll::Ready(Wake::Killed)
+        } else if !inner.items.is_empty() {
+            Poll::Ready(Wake::Frames)
+        } else {
+            register(&mut inner, cx);
+            Poll::Pending
+        }
+    }
+
+    /// Ready once the socket is killed. Registers the task's waker, which a
+    /// new frame also wakes.
+    pub fn poll_killed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut inner = self.0.lock();
+        if inner.killed {
+            return Poll::Ready(());
+        }
+        register(&mut inner, cx);
+        Poll::Pending
+    }
+
+    /// Waits until the socket is killed or frames are waiting. Cancel-safe.
+    pub async fn wake(&self) -> Wake {
+        poll_fn(|cx| self.poll_wake(cx)).await
     }
 
     /// Frames waiting now.
@@ -126,8 +176,18 @@ impl OutRx {
     }
 
     /// The next frame if one is queued.
-    pub fn try_recv(&mut self) -> Option<Outbound> {
+    pub fn try_recv(&self) -> Option<Outbound> {
         take(&mut self.0.lock())
+    }
+}
+
+fn register(inner: &mut Inner, cx: &Context<'_>) {
+    if !inner
+        .waker
+        .as_ref()
+        .is_some_and(|w| w.will_wake(cx.waker()))
+    {
+        inner.waker = Some(cx.waker().clone());
     }
 }
 
@@ -164,13 +224,20 @@ mod tests {
         }
     }
 
+    async fn recv(rx: &OutRx) -> String {
+        match rx.wake().await {
+            Wake::Frames => text(rx.try_recv().expect("a frame")),
+            Wake::Killed => "killed".into(),
+        }
+    }
+
     #[tokio::test]
     async fn in_order_bounded_and_closed_when_the_socket_goes() {
-        let (tx, mut rx) = channel(2);
+        let (tx, rx) = channel(2);
         assert_eq!(tx.try_send(frame("a")), Ok(()));
         assert_eq!(tx.try_send(Outbound::Close(1000, "bye")), Ok(()));
         assert_eq!(tx.try_send(frame("c")), Err(SendError::Full));
-        assert_eq!(text(rx.recv().await), "a");
+        assert_eq!(recv(&rx).await, "a");
         assert_eq!(rx.try_recv().map(text), Some("close 1000".into()));
         assert!(rx.try_recv().is_none());
         drop(rx);
@@ -180,16 +247,31 @@ mod tests {
 
     #[tokio::test]
     async fn a_waiting_receiver_is_woken() {
-        let (tx, mut rx) = channel(4);
-        let waiter = tokio::spawn(async move { text(rx.recv().await) });
+        let (tx, rx) = channel(4);
+        let waiter = tokio::spawn(async move { recv(&rx).await });
         tokio::task::yield_now().await;
         tx.try_send(frame("late")).expect("room");
         assert_eq!(waiter.await.expect("task"), "late");
     }
 
+    #[tokio::test]
+    async fn a_kill_wakes_the_socket_and_comes_before_what_is_queued() {
+        let (tx, rx) = channel(4);
+        let kill = tx.kill_switch();
+        let waiter = tokio::spawn(async move { recv(&rx).await });
+        tokio::task::yield_now().await;
+        kill.cancel();
+        assert_eq!(waiter.await.expect("task"), "killed");
+
+        let (tx, rx) = channel(4);
+        tx.try_send(frame("queued")).expect("room");
+        tx.kill_switch().cancel();
+        assert_eq!(recv(&rx).await, "killed");
+    }
+
     #[test]
     fn a_drained_burst_gives_its_memory_back() {
-        let (tx, mut rx) = channel(256);
+        let (tx, rx) = channel(256);
         for _ in 0..200 {
             tx.try_send(frame("x")).expect("room");
         }

@@ -242,8 +242,6 @@ struct Attached {
     conn: u64,
     out_tx: OutTx,
     out_rx: OutRx,
-    kill: CancellationToken,
-    member: MemberId,
 }
 
 /// The handshake: hello, the token, the join. `None` when the socket was
@@ -274,23 +272,21 @@ async fn attach(state: &AppState, session_id: &str, socket: &mut Socket) -> Opti
     };
     let conn = state.sessions.next_conn_id();
     let (out_tx, out_rx) = crate::session::outq::channel(s.outbound_queue.max(8));
-    let kill = CancellationToken::new();
+    let kill = out_tx.kill_switch();
     let member = who.id.clone();
-    if let Err(JoinRefused { close_code, reason }) = handle
-        .join(conn, who, resume, out_tx.clone(), kill.clone())
-        .await
+    if let Err(JoinRefused { close_code, reason }) =
+        handle.join(conn, who, resume, out_tx.clone(), kill).await
     {
         crate::metrics::socket_attach("refused");
         return close_with(socket, close_code, reason).await;
     }
     crate::metrics::socket_attach("attached");
+    tracing::debug!(member = %member, conn, "socket attached");
     Some(Attached {
         handle,
         conn,
         out_tx,
         out_rx,
-        kill,
-        member,
     })
 }
 
@@ -303,7 +299,6 @@ async fn connection(state: AppState, session_id: String, mut socket: Socket, cou
     let Some(a) = attach(&state, &session_id, &mut socket).await else {
         return;
     };
-    tracing::debug!(session = %session_id, member = %a.member, conn = a.conn, "socket attached");
     let s = &state.settings;
     let limits = conn::Limits {
         malformed_per_minute: s.malformed_per_minute as usize,
@@ -330,34 +325,27 @@ struct Live {
 }
 
 /// A joined socket, until it closes.
-async fn live(l: Live) {
-    let Live {
-        mut socket,
-        a,
-        shutdown,
-        limits,
-        _counted,
-    } = l;
-    let Attached {
-        handle,
-        conn,
-        out_tx,
-        mut out_rx,
-        kill,
-        member,
-    } = a;
+///
+/// (Everything stays in `l`, borrowed: moving its fields out into locals
+/// would keep a second copy of them in the task.)
+async fn live(mut l: Live) {
     let ctx = conn::Ctx {
-        handle: &handle,
-        conn,
-        out_tx: &out_tx,
-        kill: &kill,
-        shutdown: &shutdown,
-        limits,
+        handle: &l.a.handle,
+        conn: l.a.conn,
+        out_tx: &l.a.out_tx,
+        shutdown: &l.shutdown,
+        limits: &l.limits,
     };
-    let end = conn::run(&ctx, &mut socket, &mut out_rx).await;
+    let end = conn::run(&ctx, &mut l.socket, &mut l.a.out_rx).await;
     // The one cleanup path: the actor forgets the socket, then what is still
     // queued (a close frame, say) goes out for a moment, then the socket.
-    handle.leave(conn);
-    Box::pin(conn::finish(end, &mut socket, out_rx, limits.write_timeout)).await;
-    tracing::debug!(member = %member, conn, "socket detached");
+    l.a.handle.leave(l.a.conn);
+    Box::pin(conn::finish(
+        end,
+        &mut l.socket,
+        &l.a.out_rx,
+        l.limits.write_timeout,
+    ))
+    .await;
+    tracing::debug!(conn = l.a.conn, "socket detached");
 }
