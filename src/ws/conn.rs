@@ -149,26 +149,62 @@ impl Batch {
                 ready!(Pin::new(&mut *io).poll_flush(cx))?;
                 return Poll::Ready(Ok(self.close.take()));
             }
-            self.buf.clear();
+            self.buf = Vec::new();
             self.done = 0;
-            while self.buf.len() < BATCH_BYTES {
-                match out.try_recv() {
-                    Some(Outbound::Frame(b)) => {
-                        if self.buf.capacity() == 0 {
-                            self.buf.reserve_exact(framing::encoded_len(b.len()));
-                        }
-                        encode(&mut self.buf, OP_TEXT, b.as_bytes());
-                    }
-                    Some(Outbound::Close(code, reason)) => {
-                        self.close = Some((code, reason));
-                        break;
-                    }
-                    None => break,
-                }
-            }
-            self.last = self.close.is_some() || self.buf.len() < BATCH_BYTES;
+            SCRATCH.with(|scratch| self.next(&mut scratch.borrow_mut(), io, out, cx))?;
         }
     }
+
+    /// Takes the next batch from the queue into this thread's scratch
+    /// buffer and writes it from there at once; only what the socket does
+    /// not take now is copied into `buf`, to be written as it drains. Under
+    /// fan-out almost every batch goes in one `write`, so a wake allocates
+    /// nothing (a `Vec` per batch was 4 % of the server's CPU in W2).
+    fn next<S: AsyncWrite + Unpin>(
+        &mut self,
+        scratch: &mut Vec<u8>,
+        io: &mut S,
+        out: &OutRx,
+        cx: &mut Context<'_>,
+    ) -> std::io::Result<()> {
+        scratch.clear();
+        while scratch.len() < BATCH_BYTES {
+            match out.try_recv() {
+                Some(Outbound::Frame(b)) => encode(scratch, OP_TEXT, b.as_bytes()),
+                Some(Outbound::Close(code, reason)) => {
+                    self.close = Some((code, reason));
+                    break;
+                }
+                None => break,
+            }
+        }
+        self.last = self.close.is_some() || scratch.len() < BATCH_BYTES;
+        let mut done = 0;
+        while done < scratch.len() {
+            match Pin::new(&mut *io).poll_write(cx, &scratch[done..]) {
+                Poll::Ready(Ok(0)) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Poll::Ready(Ok(n)) => done += n,
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => break,
+            }
+        }
+        if done < scratch.len() {
+            self.buf.extend_from_slice(&scratch[done..]);
+        }
+        if scratch.capacity() > SCRATCH_KEEP {
+            *scratch = Vec::new();
+        }
+        Ok(())
+    }
+}
+
+/// The largest scratch buffer a thread keeps between batches (a batch and
+/// one more frame, with room to spare).
+const SCRATCH_KEEP: usize = 2 * BATCH_BYTES;
+
+thread_local! {
+    /// Each runtime thread's buffer for encoding a batch (see [`Batch::next`]).
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Polls `write` to its end, unless the socket is killed or `limit` passes
@@ -414,6 +450,13 @@ pub(crate) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             Woken::Killed => break End::Dropped,
             Woken::Stopping => break End::Close(close::GOING_AWAY, "server restarting"),
             Woken::Frames => {
+                // Let the other sockets woken by the same event run first:
+                // under fan-out the actor meanwhile queues the next events,
+                // and they go out in this socket's one `write` instead of a
+                // `write` each (a loopback `write` is most of a delivery's
+                // cost, W2). When the server is idle this costs one turn of
+                // the scheduler.
+                tokio::task::yield_now().await;
                 crate::metrics::queue_depth(out.len());
                 let io = &mut socket.io;
                 let written = write(

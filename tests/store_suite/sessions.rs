@@ -697,7 +697,10 @@ pub async fn the_count_of_places_follows_arrivals_and_removals(db: &Db) {
     assert_eq!(ok(s.count_participants(sid, 9_999).await, "count"), 20);
     // Removing three who arrived and two who did not.
     for p in people[..3].iter().chain(&people[25..27]) {
-        ok(s.remove_participant(&p.id, false, &fid, 4_000).await, "remove");
+        ok(
+            s.remove_participant(&p.id, false, &fid, 4_000).await,
+            "remove",
+        );
     }
     assert_eq!(ok(s.count_participants(sid, 9_999).await, "count"), 17);
     assert_eq!(ok(s.count_participants(sid, 0).await, "count"), 25);
