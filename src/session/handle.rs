@@ -104,6 +104,9 @@ pub struct SessionHandle {
     pub(crate) tx: mpsc::Sender<ActorMsg>,
     pub(crate) instance: u64,
     pub(crate) group_id: Arc<str>,
+    /// The session's id, shared by all its handles (for the lines a
+    /// socket logs outside the handshake's span).
+    pub(crate) session_id: Arc<str>,
     pub(crate) lease: Option<Lease>,
 }
 

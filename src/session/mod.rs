@@ -245,6 +245,7 @@ impl Registry {
             tx,
             instance,
             group_id: Arc::from(record.group_id.as_str()),
+            session_id: Arc::from(record.id.as_str()),
             lease,
         };
         let actor = actor::Actor::new(

@@ -473,7 +473,7 @@ pub(crate) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             Woken::Timer => {
                 let now = Instant::now();
                 if now >= silent_at {
-                    tracing::debug!(conn = ctx.conn, "no pong in time: dropping the socket");
+                    tracing::debug!(session = %ctx.handle.session_id, conn = ctx.conn, "no pong in time: dropping the socket");
                     break End::Dropped;
                 }
                 if now >= next_ping {
@@ -551,6 +551,7 @@ mod tests {
             tx,
             instance: 0,
             group_id: "g".into(),
+            session_id: "s".into(),
             lease: None,
         };
         let (out_tx, mut out) = crate::session::outq::channel(8);

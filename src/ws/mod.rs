@@ -310,8 +310,9 @@ async fn connection(state: AppState, session_id: String, mut socket: Socket, cou
     // Outside the handshake's span: entering a span on every wake was 2 %
     // of the server's CPU under fan-out (W2), and a span is kept in the
     // subscriber's registry for as long as the socket lives. The socket's
-    // few lines carry `conn`, which the "socket attached" line above ties
-    // to its session and member.
+    // few lines name their session themselves (from the handle, an `Arc`
+    // shared by the session's sockets) and `conn`, which the "socket
+    // attached" line above ties to its member.
     tokio::spawn(live(Live {
         socket,
         a,
@@ -353,5 +354,5 @@ async fn live(mut l: Live) {
         l.limits.write_timeout,
     ))
     .await;
-    tracing::debug!(conn = l.a.conn, "socket detached");
+    tracing::debug!(session = %l.a.handle.session_id, conn = l.a.conn, "socket detached");
 }
