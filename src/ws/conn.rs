@@ -586,7 +586,6 @@ mod tests {
             ),
         ];
         let size = std::mem::size_of_val(&run(&ctx, &mut socket, &mut out));
-        eprintln!("run: {size} bytes; {sizes:?}");
         // (Release build: 488 bytes here, the whole task 1,152 (dhat); with a
         // ping interval, a silence timer, a kill waiter and a timeout per
         // write it was 1,288 in a debug build and the task 2,048. Debug
